@@ -1,0 +1,13 @@
+"""rgl: representation alignment, certified robustness and diffusion priors
+as registered mmengine components.
+
+``import rgl`` is cheap: subpackages load lazily when a registry first looks up
+a ``type``. Importing it makes checkpoints saved by mmengine loadable under
+torch's ``weights_only`` unpickler (see :mod:`rgl.utils.checkpoint`).
+"""
+from .utils.checkpoint import register_safe_globals
+from .version import __version__, version_info
+
+register_safe_globals()
+
+__all__ = ['__version__', 'version_info']

@@ -1,0 +1,10 @@
+from . import transforms  # noqa: F401
+from .base import LabeledImageDataset, build_transforms
+from .cifar import CIFAR10Dataset
+from .digits import DigitsDataset
+from .image_folder import ImageFolderDataset, list_images
+
+__all__ = [
+    'LabeledImageDataset', 'build_transforms', 'CIFAR10Dataset',
+    'DigitsDataset', 'ImageFolderDataset', 'list_images'
+]

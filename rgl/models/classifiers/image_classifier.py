@@ -1,0 +1,109 @@
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+from torch import nn
+
+from rgl.registry import MODELS
+from rgl.utils.errors import ConfigError
+from ..utils import Normalize
+
+
+def build_module(cfg):
+    """Build ``cfg`` with rgl's MODELS unless it is already a module."""
+    return cfg if isinstance(cfg, nn.Module) else MODELS.build(cfg)
+
+
+def infer_feature_dim(backbone):
+    for attr in ('out_channels', 'num_features', 'embed_dims', 'embed_dim'):
+        value = getattr(backbone, attr, None)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def stack_labels(data_samples, device):
+    return torch.cat([ds.gt_label for ds in data_samples]).to(device)
+
+
+@MODELS.register_module()
+class ImageClassifier(BaseModel):
+    """A classifier ``f(x) -> logits`` on images ``x`` in [0, 1].
+
+    ``Normalize(mean, std) -> backbone -> global average pool (4-D
+    features) -> Linear``. This is the *classifier* interface that smoothing
+    wraps and certification queries: :meth:`logits`.
+
+    Args:
+        backbone (dict | nn.Module): any registered network (rgl, or
+            ``'mmpretrain.X'``, or a timm adapter). Tuple outputs keep the
+            last element (mmpretrain's convention).
+        num_classes (int): number of classes K.
+        in_channels (int, optional): feature dimension of the linear head;
+            read from the backbone's ``out_channels``/``num_features``/
+            ``embed_dim(s)`` when omitted.
+        mean, std (Sequence[float], optional): per-channel normalisation
+            applied to the [0, 1] input inside the model.
+        train_loss (dict, optional): a robust training objective (see
+            ``rgl.models.losses``) called as ``train_loss(self.logits,
+            inputs, labels)``; it returns ``dict(loss_xxx=...)``. Default:
+            cross-entropy on the clean inputs.
+        label_smoothing (float): for the default cross-entropy.
+    """
+
+    def __init__(self,
+                 backbone,
+                 num_classes,
+                 in_channels=None,
+                 mean=None,
+                 std=None,
+                 train_loss=None,
+                 label_smoothing=0.0,
+                 data_preprocessor=None,
+                 init_cfg=None):
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='ImageDataPreprocessor')
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.normalize = Normalize(mean, std)
+        self.backbone = build_module(backbone)
+        in_channels = in_channels or infer_feature_dim(self.backbone)
+        if in_channels is None:
+            raise ConfigError(
+                f'model.in_channels is required: cannot read the feature '
+                f'dimension of {type(self.backbone).__name__}')
+        self.num_classes = num_classes
+        self.head = nn.Linear(in_channels, num_classes)
+        self.train_loss = None if train_loss is None else build_module(
+            train_loss)
+        self.label_smoothing = label_smoothing
+
+    def extract_feat(self, x):
+        feats = self.backbone(self.normalize(x))
+        if isinstance(feats, (tuple, list)):
+            feats = feats[-1]
+        if feats.dim() == 4:
+            feats = feats.mean(dim=(2, 3))
+        elif feats.dim() == 3:  # tokens (N, T, D)
+            feats = feats.mean(dim=1)
+        return feats
+
+    def logits(self, x):
+        """``f(x)``: logits ``(N, K)`` for images ``x`` in [0, 1]."""
+        return self.head(self.extract_feat(x))
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        if mode == 'tensor':
+            return self.logits(inputs)
+        if mode == 'loss':
+            labels = stack_labels(data_samples, inputs.device)
+            if self.train_loss is not None:
+                return self.train_loss(self.logits, inputs, labels)
+            return dict(loss_cls=F.cross_entropy(
+                self.logits(inputs), labels,
+                label_smoothing=self.label_smoothing))
+        if mode == 'predict':
+            scores = self.logits(inputs).softmax(dim=1)
+            for sample, score in zip(data_samples, scores):
+                sample.set_pred_score(score).set_pred_label(score.argmax())
+            return data_samples
+        raise ValueError(f'mode must be tensor, loss or predict, got {mode}')

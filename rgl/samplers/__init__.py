@@ -1,0 +1,1 @@
+"""Stateless ODE/SDE samplers and guidance, registered in ``SAMPLERS``."""

@@ -1,0 +1,66 @@
+"""Shared plumbing of the tools/ entry points: one clear error per bad
+input instead of a deep traceback (``RGL_DEBUG=1`` shows the traceback)."""
+import difflib
+import os
+import re
+import sys
+
+from .errors import RglError
+
+_UNREGISTERED = re.compile(r'(\S+) is not in the (\S+?)::(\S+) registry')
+
+
+def _registry_suggestions(name, registry_name):
+    import rgl.registry as reg
+    for attr in dir(reg):
+        registry = getattr(reg, attr)
+        if getattr(registry, 'name', None) != registry_name:
+            continue
+        registry.import_from_location()
+        names = list(registry.module_dict)
+        if registry.parent is not None:
+            names += list(registry.parent.module_dict)
+        return difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    return []
+
+
+def user_error_message(err):
+    """Return a one-paragraph message for errors caused by user input, or
+    None for anything else (a bug, which keeps its traceback)."""
+    text = str(err.args[0]) if isinstance(err, KeyError) and err.args \
+        else str(err)
+    if isinstance(err, RglError):
+        return text
+    if isinstance(err, KeyError):
+        match = _UNREGISTERED.search(text)
+        if match:
+            name, _, registry = match.groups()
+            msg = (f'unknown type {name!r}: it is not registered in rgl\'s '
+                   f'`{registry}` registry (nor in mmengine\'s)')
+            close = _registry_suggestions(name, registry)
+            if close:
+                msg += f'; did you mean {", ".join(map(repr, close))}?'
+            return msg + ('. Other packages\' modules need their scope, '
+                          "e.g. type='mmpretrain.ResNet'.")
+        if 'must contain the key "type"' in text:
+            return f'a config dict has no `type` key: {text}'
+        return None
+    if isinstance(err, TypeError) and re.search(
+            r'missing \d+ required|unexpected keyword', text):
+        return f'bad arguments in config: {text}'
+    if isinstance(err, FileNotFoundError):
+        return text if err.filename is None else \
+            f'file not found: {err.filename}'
+    return None
+
+
+def run_cli(main):
+    """Call ``main()``; report user errors in one line and exit 2."""
+    try:
+        return main()
+    except (RglError, KeyError, TypeError, FileNotFoundError) as err:
+        message = user_error_message(err)
+        if message is None or os.environ.get('RGL_DEBUG'):
+            raise
+        print(f'error: {message}', file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,67 @@
+"""Distributed runs on machines without CUDA.
+
+mmengine 0.10.7 fails twice on a CPU-only machine under ``--launcher
+pytorch``: its launcher calls ``torch.cuda.set_device(LOCAL_RANK)``, and its
+DDP wrapper passes ``device_ids=[LOCAL_RANK]``, which torch rejects for CPU
+modules. :func:`setup_distributed` initialises the process group itself (gloo
+without CUDA, the configured backend otherwise) and switches the wrapper to
+:class:`~rgl.models.wrappers.RglDistributedDataParallel`, which drops
+``device_ids`` for CPU modules. mmengine's Runner then finds the process
+group ready and skips its own initialisation.
+"""
+import contextlib
+
+import torch
+
+# Scoped: mmengine's Runner looks the wrapper up in the root registry.
+CPU_DDP = 'rgl.RglDistributedDataParallel'
+
+
+@contextlib.contextmanager
+def _skip_cuda_set_device():
+    original = torch.cuda.set_device
+    torch.cuda.set_device = lambda *args, **kwargs: None
+    try:
+        yield
+    finally:
+        torch.cuda.set_device = original
+
+
+def setup_distributed(cfg, launcher):
+    """Prepare ``cfg`` (an mmengine ``Config``) for ``launcher``.
+
+    On a machine with CUDA this changes nothing. Without CUDA and with a
+    launcher other than ``'none'``, it starts a gloo process group and makes
+    the runner's DDP wrapper CPU-safe, for both ``Runner``
+    (``model_wrapper_cfg``) and ``FlexibleRunner`` (``strategy``).
+    """
+    if launcher == 'none' or torch.cuda.is_available():
+        return cfg
+    from mmengine.dist import init_dist, is_distributed
+
+    env_cfg = cfg.setdefault('env_cfg', {})
+    dist_cfg = dict(env_cfg.get('dist_cfg') or {})
+    dist_cfg['backend'] = 'gloo'
+    env_cfg['dist_cfg'] = dist_cfg
+    if not is_distributed():
+        with _skip_cuda_set_device():
+            init_dist(launcher, **dist_cfg)
+
+    if cfg.get('runner_type') == 'FlexibleRunner':
+        strategy = cfg.setdefault('strategy', dict(type='DDPStrategy'))
+        wrapper = dict(strategy.get('model_wrapper') or {})
+        if wrapper.get('type', 'MMDistributedDataParallel') == \
+                'MMDistributedDataParallel':
+            wrapper['type'] = CPU_DDP
+            wrapper.setdefault('broadcast_buffers', False)
+        strategy['model_wrapper'] = wrapper
+    else:
+        wrapper = dict(cfg.get('model_wrapper_cfg') or {})
+        if wrapper.get('type', 'MMDistributedDataParallel') == \
+                'MMDistributedDataParallel':
+            wrapper['type'] = CPU_DDP
+            wrapper.setdefault('broadcast_buffers', False)
+            wrapper.setdefault('find_unused_parameters',
+                               cfg.get('find_unused_parameters', False))
+        cfg['model_wrapper_cfg'] = wrapper
+    return cfg
