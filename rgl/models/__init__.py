@@ -1,8 +1,9 @@
 """Models. Importing this package registers every model in rgl's MODELS.
 
-Each family lives in its own subpackage (see docs/architecture.md).
+One subpackage per kind of part; see docs/architecture.md for how they meet.
 """
-from . import backbones, classifiers  # noqa: F401
+from . import (aligners, anomaly, backbones, classifiers, denoisers,  # noqa
+               encoders, generative, losses, smoothing, vae)
 from .data_preprocessors import ImageDataPreprocessor
 from .wrappers import RglDistributedDataParallel
 

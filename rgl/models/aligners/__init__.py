@@ -1,0 +1,1 @@
+"""Representation aligners (REPA) bound to a feature tap of any backbone."""

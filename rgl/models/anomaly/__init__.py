@@ -1,0 +1,1 @@
+"""Zero/few-shot anomaly classification and segmentation (WinCLIP)."""

@@ -1,0 +1,1 @@
+"""One-shot denoisers ``denoise(x_noisy, sigma) -> x_hat``."""

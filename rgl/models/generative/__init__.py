@@ -1,0 +1,1 @@
+"""Generative algorithms: flow matching (SiT) and DDPM (DiT)."""

@@ -1,0 +1,1 @@
+"""Noise-robust training objectives (Gaussian, Consistency, SmoothAdv, ...)."""

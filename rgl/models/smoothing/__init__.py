@@ -1,0 +1,1 @@
+"""Smoothed classifiers and certification statistics."""

@@ -1,0 +1,1 @@
+"""Latent autoencoders (diffusers AutoencoderKL) for latent diffusion."""
