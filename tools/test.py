@@ -1,4 +1,4 @@
-"""Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT``.
+"""Evaluate a checkpoint: ``python tools/test.py CONFIG [CHECKPOINT]``.
 
 Multi-process: ``tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCS``.
 """
@@ -17,7 +17,10 @@ from rgl.utils.errors import CheckpointError, require_keys
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test a model with rgl')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint', nargs='?', default=None,
+        help='checkpoint file; omit it for models whose weights come from '
+        'paths in the config (e.g. zero-shot WinCLIP)')
     parser.add_argument('--work-dir', help='where to save logs and metrics')
     parser.add_argument('--out', help='also write the metrics to this .json/.yaml file')
     parser.add_argument('--amp', action='store_true',
@@ -42,7 +45,7 @@ def merge_args(cfg, args):
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
-    if not osp.isfile(args.checkpoint):
+    if args.checkpoint is not None and not osp.isfile(args.checkpoint):
         raise CheckpointError(f'checkpoint file not found: {args.checkpoint}')
     cfg.load_from = args.checkpoint
     cfg.resume = False
