@@ -34,15 +34,20 @@ class ImageFolderDataset(LabeledImageDataset):
 
     Args:
         data_root (str): the folder.
+        split (str, optional): a sub-folder of ``data_root`` to read, e.g.
+            ``'train'`` or ``'val'`` in ImageNet's layout.
         img_size (int, optional): centre-crop and resize to this side.
         classes (Sequence[str], optional): a subset / order of class folders.
         transforms (list[dict], optional): tensor transforms.
     """
 
-    def __init__(self, data_root, img_size=None, classes=None,
+    def __init__(self, data_root, split=None, img_size=None, classes=None,
                  transforms=None):
         super().__init__(transforms)
         check_root(data_root)
+        if split is not None:
+            data_root = osp.join(data_root, split)
+            check_root(data_root, key=f'data_root/{split}')
         self.data_root, self.img_size = data_root, img_size
         subdirs = sorted(d.name for d in os.scandir(data_root) if d.is_dir())
         self.classes = tuple(classes or subdirs or ('image', ))

@@ -129,7 +129,7 @@ def _first_line(err):
     global after a long preamble)."""
     lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
     for line in lines:
-        if 'Unsupported global' in line or 'refus' in line:
+        if 'unsupported global' in line.lower() or 'refus' in line:
             return line
     return lines[0][:200] if lines else type(err).__name__
 

@@ -12,7 +12,7 @@ _UNREGISTERED = re.compile(r'(\S+) is not in the (\S+?)::(\S+) registry')
 
 def _registry_suggestions(name, registry_name):
     import rgl.registry as reg
-    for attr in dir(reg):
+    for attr in reg.__all__:
         registry = getattr(reg, attr)
         if getattr(registry, 'name', None) != registry_name:
             continue

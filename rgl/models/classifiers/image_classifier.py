@@ -62,8 +62,14 @@ class ImageClassifier(BaseModel):
                  init_cfg=None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='ImageDataPreprocessor')
+        # Built here with rgl's registry: mmengine's BaseModel would look the
+        # type up in the root registry, which fails outside a Runner.
+        data_preprocessor = build_module(data_preprocessor)
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ConfigError('model.num_classes must be a positive int, '
+                              f'got {num_classes!r}')
         self.normalize = Normalize(mean, std)
         self.backbone = build_module(backbone)
         in_channels = in_channels or infer_feature_dim(self.backbone)

@@ -1,0 +1,80 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from mmpretrain.structures import DataSample
+from torch import nn
+
+from rgl.models.classifiers import ImageClassifier
+from rgl.registry import MODELS
+from rgl.utils import ConfigError
+
+
+def _batch(n=4, size=16):
+    torch.manual_seed(0)
+    samples = [DataSample().set_gt_label(i % 10) for i in range(n)]
+    return torch.rand(n, 1, size, size), samples
+
+
+def _model(**kw):
+    return ImageClassifier(
+        backbone=dict(type='SmallConvNet', widths=(8, 16)), num_classes=10,
+        mean=[0.5], std=[0.25], **kw)
+
+
+def test_modes_and_the_normalisation_inside_the_model():
+    model = _model().eval()
+    x, samples = _batch()
+    logits = model(x, mode='tensor')
+    assert logits.shape == (4, 10)
+    # f(x) = head(pool(backbone((x - mean) / std)))
+    feats = model.backbone((x - 0.5) / 0.25).mean(dim=(2, 3))
+    torch.testing.assert_close(logits, model.head(feats))
+    loss = model(x, samples, mode='loss')['loss_cls']
+    labels = torch.tensor([s.gt_label.item() for s in samples])
+    torch.testing.assert_close(loss, F.cross_entropy(logits, labels))
+    preds = model(x, samples, mode='predict')
+    torch.testing.assert_close(preds[0].pred_score, logits[0].softmax(0))
+    assert preds[0].pred_label.item() == logits[0].argmax().item()
+
+
+@MODELS.register_module(force=True)
+class _ScaledCE(nn.Module):
+    """A stand-in robust objective: checks the train_loss call contract."""
+
+    def forward(self, classifier, inputs, labels):
+        return dict(loss_scaled=2 * F.cross_entropy(classifier(inputs),
+                                                    labels))
+
+
+def test_train_loss_receives_the_classifier_inputs_and_labels():
+    model = _model(train_loss=dict(type='_ScaledCE')).eval()
+    plain = _model().eval()
+    plain.load_state_dict(model.state_dict())
+    x, samples = _batch()
+    robust = model(x, samples, mode='loss')
+    assert list(robust) == ['loss_scaled']
+    torch.testing.assert_close(robust['loss_scaled'],
+                               2 * plain(x, samples, mode='loss')['loss_cls'])
+
+
+def test_feature_dim_from_other_backbones():
+    model = ImageClassifier(
+        backbone=dict(type='mmpretrain.ResNet_CIFAR', depth=18,
+                      in_channels=1),
+        num_classes=10, in_channels=512)
+    assert model(torch.rand(2, 1, 16, 16)).shape == (2, 10)
+    with pytest.raises(ConfigError, match='in_channels'):
+        ImageClassifier(backbone=nn.Identity(), num_classes=3)
+    with pytest.raises(ConfigError, match='num_classes'):
+        _model.__wrapped__ if False else ImageClassifier(
+            backbone=dict(type='SmallConvNet'), num_classes=0)
+
+
+def test_uint8_batches_are_scaled_by_the_preprocessor():
+    model = _model()
+    x, samples = _batch()
+    data = model.data_preprocessor(
+        dict(inputs=list((x * 255).round().to(torch.uint8)),
+             data_samples=samples))
+    assert data['inputs'].dtype == torch.float32
+    torch.testing.assert_close(data['inputs'], x, atol=1 / 255, rtol=0)

@@ -1,0 +1,51 @@
+"""Bad input through tools/ gives one clear line, exit code 2, and no
+traceback."""
+import pytest
+
+CFG = 'configs/digits/smallconvnet_1xb64-20e_digits.py'
+
+
+def _assert_one_clear_error(out, *fragments):
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert 'Traceback' not in out.stderr
+    error_lines = [ln for ln in out.stderr.splitlines()
+                   if ln.startswith('error: ')]
+    assert len(error_lines) == 1, out.stderr[-2000:]
+    for fragment in fragments:
+        assert fragment in error_lines[0], error_lines[0]
+
+
+@pytest.mark.parametrize('options, fragments', [
+    (['model.backbone.type=SmallConvNett'],
+     ["unknown type 'SmallConvNett'", "did you mean 'SmallConvNet'"]),
+    (['train_dataloader.dataset.type=ImageFolderDataset',
+      'train_dataloader.dataset.data_root=/no/such/root'],
+     ['data_root', '/no/such/root']),
+    (['model.num_classes=None'], ['num_classes']),
+    (['model.backbone.depth=3'], ['SmallConvNet', 'depth']),
+])
+def test_train_config_errors(tool, tmp_path, options, fragments):
+    out = tool(['tools/train.py', CFG, '--work-dir', str(tmp_path),
+                '--cfg-options'] + options)
+    _assert_one_clear_error(out, *fragments)
+
+
+def test_missing_required_key(tool, tmp_path):
+    cfg = tmp_path / 'no_model.py'
+    cfg.write_text(f"_base_ = ['{__file__.rsplit('/tests/', 1)[0]}/{CFG}']\n"
+                   "model = None\n")
+    out = tool(['tools/train.py', str(cfg), '--work-dir', str(tmp_path)])
+    _assert_one_clear_error(out, 'no `model`')
+
+
+def test_wrong_config_path(tool, tmp_path):
+    out = tool(['tools/train.py', 'configs/nope.py'])
+    _assert_one_clear_error(out, 'configs/nope.py')
+
+
+def test_wrong_checkpoint_path(tool, tmp_path):
+    out = tool(['tools/test.py', CFG, str(tmp_path / 'missing.pth')])
+    _assert_one_clear_error(out, 'missing.pth')
+    out = tool(['tools/train.py', CFG, '--work-dir', str(tmp_path),
+                '--resume', str(tmp_path / 'gone.pth')])
+    _assert_one_clear_error(out, 'gone.pth')

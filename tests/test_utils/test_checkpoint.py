@@ -1,0 +1,110 @@
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging.history_buffer import HistoryBuffer
+
+import rgl  # noqa: F401  (registers the allow-list)
+from rgl.utils import (CheckpointError, load_checkpoint_file,
+                       load_state_dict_file)
+
+
+class _RunsCode:
+    """An object whose unpickling would run a shell command."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f'touch {self.marker}', ))
+
+
+def test_refuses_a_pickle_that_would_execute_code(tmp_path):
+    marker = tmp_path / 'pwned'
+    path = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {}, 'payload': _RunsCode(marker)}, path)
+    with pytest.raises(CheckpointError, match='evil.pth') as err:
+        load_checkpoint_file(path)
+    assert 'system' in str(err.value)
+    assert not marker.exists()
+
+
+def test_getattr_is_limited_to_history_buffer_statistics(tmp_path):
+    path = tmp_path / 'getattr.pth'
+
+    class _GetsAttr:
+
+        def __reduce__(self):
+            # an allowed class, but not one of its four statistics
+            return (getattr, (HistoryBuffer, '__init__'))
+
+    torch.save({'x': _GetsAttr()}, path)
+    with pytest.raises(CheckpointError, match='getattr.pth'):
+        load_checkpoint_file(path)
+
+
+def test_mmengine_runtime_objects_round_trip(tmp_path):
+    buffer = HistoryBuffer()
+    for v in (1.0, 2.0, 4.0):
+        buffer.update(v)
+    ckpt = dict(
+        state_dict={'w': torch.ones(2)},
+        message_hub=dict(log_scalars={'train/loss': buffer},
+                         runtime_info={'eta': np.float64(3.5)}),
+        meta=dict(seed=0, arr=np.arange(3)))
+    path = tmp_path / 'ok.pth'
+    torch.save(ckpt, path)
+    loaded = load_checkpoint_file(path)
+    assert loaded['message_hub']['log_scalars']['train/loss'].mean() == \
+        pytest.approx(7 / 3)
+    assert loaded['message_hub']['runtime_info']['eta'] == 3.5
+    assert loaded['meta']['arr'].tolist() == [0, 1, 2]
+    assert torch.equal(load_state_dict_file(path)['w'], torch.ones(2))
+
+
+def test_truncated_checkpoint_names_the_file(tmp_path):
+    path = tmp_path / 'cut.pth'
+    torch.save({'state_dict': {'w': torch.randn(1000)}}, path)
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+    with pytest.raises(CheckpointError, match='cut.pth.*truncated or '
+                       'corrupted'):
+        load_checkpoint_file(path)
+
+
+def test_garbage_and_missing_files(tmp_path):
+    path = tmp_path / 'garbage.pth'
+    path.write_bytes(b'not a checkpoint at all')
+    with pytest.raises(CheckpointError, match='garbage.pth'):
+        load_checkpoint_file(path)
+    with pytest.raises(CheckpointError, match='not found: .*nope.pth'):
+        load_checkpoint_file(tmp_path / 'nope.pth')
+
+
+def test_plain_pickle_is_not_a_checkpoint(tmp_path):
+    path = tmp_path / 'plain.pkl'
+    path.write_bytes(pickle.dumps({'a': 1}))
+    with pytest.raises(CheckpointError, match='plain.pkl'):
+        load_checkpoint_file(path)
+
+
+def test_mmengine_loader_is_routed_through_the_safe_loader(tmp_path):
+    from mmengine.runner.checkpoint import CheckpointLoader
+    marker = tmp_path / 'pwned'
+    path = tmp_path / 'evil.pth'
+    torch.save({'payload': _RunsCode(marker)}, path)
+    with pytest.raises(CheckpointError, match='evil.pth'):
+        CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
+    assert not marker.exists()
+
+
+def test_state_dict_key_selection(tmp_path):
+    path = tmp_path / 'model.pth'
+    torch.save({'model': {'a': torch.zeros(1)}, 'ema': {'a': torch.ones(1)}},
+               path)
+    assert load_state_dict_file(path)['a'].item() == 0
+    assert load_state_dict_file(path, key='ema')['a'].item() == 1
+    with pytest.raises(CheckpointError, match="no entry `opt`"):
+        load_state_dict_file(path, key='opt')
