@@ -62,11 +62,16 @@ def test_train_resume_matches_uninterrupted_then_test(tool, tmp_path):
 
 
 @pytest.mark.slow
-def test_dist_train_two_cpu_processes(tool, tmp_path):
-    out = tool(['bash', 'tools/dist_train.sh', CFG, '2', '--work-dir',
+@pytest.mark.parametrize('cfg, port', [
+    (CFG, '29731'),
+    # mmengine's FlexibleRunner with DDPStrategy
+    ('configs/digits/smallconvnet_1xb64-20e_digits_flexible-ddp.py', '29733'),
+])
+def test_dist_train_two_cpu_processes(tool, tmp_path, cfg, port):
+    out = tool(['bash', 'tools/dist_train.sh', cfg, '2', '--work-dir',
                 str(tmp_path), '--cfg-options', 'train_cfg.max_epochs=2',
                 'train_cfg.val_interval=2'],
-               env={'PORT': '29731'})
+               env={'PORT': port})
     assert out.returncode == 0, out.stderr[-3000:]
     text = out.stdout + out.stderr
     assert 'Epoch(val) [2]' in text
