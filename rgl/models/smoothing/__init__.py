@@ -1,1 +1,11 @@
 """Smoothed classifiers and certification statistics."""
+from .smoothed_classifier import (ABSTAIN, SmoothedClassifier,
+                                  check_sampling_args, check_sigma)
+from .statistics import (binomial_two_sided_pvalue, certified_radius,
+                         clopper_pearson_lower, clopper_pearson_upper)
+
+__all__ = [
+    'ABSTAIN', 'SmoothedClassifier', 'check_sampling_args', 'check_sigma',
+    'binomial_two_sided_pvalue', 'certified_radius', 'clopper_pearson_lower',
+    'clopper_pearson_upper'
+]

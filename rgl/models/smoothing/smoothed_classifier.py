@@ -1,0 +1,230 @@
+import contextlib
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from rgl.registry import MODELS
+from rgl.utils.checkpoint import load_state_dict_file
+from rgl.utils.errors import CheckpointError, ConfigError, DataError
+from .statistics import (binomial_two_sided_pvalue, certified_radius,
+                         clopper_pearson_lower)
+
+#: Label returned when the smoothed classifier abstains (Cohen's ABSTAIN).
+ABSTAIN = -1
+
+
+def _build(cfg):
+    return cfg if isinstance(cfg, nn.Module) else MODELS.build(cfg)
+
+
+def check_sampling_args(n=None, n0=None, alpha=None, batch_size=None):
+    """Raise :class:`ConfigError` naming the first argument out of range."""
+    for name, value in (('n', n), ('n0', n0), ('batch_size', batch_size)):
+        if value is not None and (not isinstance(value, (int, np.integer))
+                                  or value < 1):
+            raise ConfigError(f'{name} must be a positive integer, '
+                              f'got {value!r}')
+    if alpha is not None and not 0 < alpha < 1:
+        raise ConfigError(f'alpha must lie in (0, 1), got {alpha!r}')
+
+
+def check_sigma(sigma, key='sigma'):
+    if not isinstance(sigma, (int, float)) or not sigma > 0 or \
+            not math.isfinite(sigma):
+        raise ConfigError(f'{key} (the noise level σ) must be a positive '
+                          f'number, got {sigma!r}')
+
+
+def strip_prefixes(state_dict, prefixes=('module.', )):
+    out = {}
+    for key, value in state_dict.items():
+        for prefix in prefixes:
+            if key.startswith(prefix):
+                key = key[len(prefix):]
+        out[key] = value
+    return out
+
+
+@MODELS.register_module()
+class SmoothedClassifier(nn.Module):
+    """Gaussian randomized smoothing of a base classifier (Cohen et al. 2019).
+
+    ``g(x) = argmax_c P(f(x + δ) = c)`` with ``δ ~ N(0, σ² I)`` added in
+    [0, 1] pixel space, before the classifier's own normalisation.
+
+    Noise draws of several images share one forward batch: the draws of all
+    images form one flat stream cut into batches of ``batch_size``, so a
+    batch may hold the tail of one image and the head of the next, and the
+    votes are counted with one ``bincount`` per batch.
+
+    Args:
+        classifier (dict | nn.Module): the base classifier ``f``. Its
+            ``logits(x)`` is used when present (rgl ``ImageClassifier``),
+            otherwise ``forward(x)`` must return logits ``(N, K)``.
+        sigma (float): noise level σ.
+        num_classes (int, optional): K. Read from ``classifier.num_classes``
+            when omitted; a conflicting value is an error.
+        checkpoint (str, optional): a local checkpoint whose ``state_dict``
+            (rgl/mmengine) is loaded into the classifier.
+        denoiser (dict | nn.Module, optional): anything with
+            ``denoise(x_noisy, sigma) -> x_hat``, applied between the noise
+            and the classifier (denoised smoothing).
+        amp (bool): autocast to float16 on CUDA.
+        channels_last (bool): channels-last memory format on CUDA.
+    """
+
+    def __init__(self, classifier, sigma, num_classes=None, checkpoint=None,
+                 denoiser=None, amp=True, channels_last=True):
+        super().__init__()
+        check_sigma(sigma)
+        self.classifier = _build(classifier)
+        if checkpoint is not None:
+            self.load_classifier_weights(checkpoint)
+        own = getattr(self.classifier, 'num_classes', None)
+        if num_classes is None:
+            num_classes = own
+        elif isinstance(own, int) and own != num_classes:
+            raise ConfigError(
+                f'num_classes={num_classes} does not match the classifier, '
+                f'which has num_classes={own}')
+        if not isinstance(num_classes, int) or num_classes < 2:
+            raise ConfigError('num_classes must be an int >= 2 (set it when '
+                              f'the classifier has none), got {num_classes!r}')
+        self.num_classes = num_classes
+        self.sigma = float(sigma)
+        self.denoiser = None if denoiser is None else _build(denoiser)
+        self.amp = amp
+        self.channels_last = channels_last
+        self.eval()
+
+    # ------------------------------------------------------------------
+    def load_classifier_weights(self, path):
+        state = strip_prefixes(load_state_dict_file(path))
+        result = self.classifier.load_state_dict(state, strict=False)
+        if result.missing_keys or result.unexpected_keys:
+            raise CheckpointError(
+                f'{path} does not fit {type(self.classifier).__name__}: '
+                f'missing {result.missing_keys[:5]}, unexpected '
+                f'{result.unexpected_keys[:5]}')
+
+    @property
+    def device(self):
+        for p in self.classifier.parameters():
+            return p.device
+        return torch.device('cpu')
+
+    def base_logits(self, x, sigma=None):
+        """``f(x)`` (or ``f(D(x, σ))`` with a denoiser) with a shape check."""
+        if self.denoiser is not None:
+            x = self.denoiser.denoise(x, self.sigma if sigma is None else
+                                      sigma)
+        fn = getattr(self.classifier, 'logits', self.classifier)
+        logits = fn(x)
+        if logits.dim() != 2 or logits.shape != (x.shape[0],
+                                                 self.num_classes):
+            raise DataError(
+                f'the classifier must return logits of shape (N, '
+                f'num_classes) = ({x.shape[0]}, {self.num_classes}), got '
+                f'{tuple(logits.shape)}')
+        return logits
+
+    def forward(self, x):
+        return self.base_logits(x)
+
+    def _autocast(self, device):
+        if device.type == 'cuda' and self.amp:
+            return torch.autocast('cuda', dtype=torch.float16)
+        return contextlib.nullcontext()
+
+    # ------------------------------------------------------------------
+    @torch.inference_mode()
+    def sample_counts(self, x, num, batch_size, sigma=None, generator=None):
+        """Class votes of ``num`` noisy copies of each image.
+
+        Args:
+            x (Tensor): ``(B, C, H, W)`` images in [0, 1].
+            num (int): draws per image.
+            batch_size (int): copies per forward pass (across images).
+            sigma (float, optional): override σ (multi-scale smoothing).
+            generator (torch.Generator, optional): noise RNG.
+
+        Returns:
+            LongTensor ``(B, K)``: ``counts[b, c] = #{i : f(x_b + δ_i) = c}``.
+        """
+        check_sampling_args(n=num, batch_size=batch_size)
+        sigma = self.sigma if sigma is None else sigma
+        check_sigma(sigma)
+        device = self.device
+        x = x.to(device, torch.float32)
+        if x.dim() == 3:
+            x = x[None]
+        b, k = x.shape[0], self.num_classes
+        memory_format = (torch.channels_last if device.type == 'cuda'
+                         and self.channels_last else torch.contiguous_format)
+        if memory_format is torch.channels_last:
+            self.classifier.to(memory_format=memory_format)
+        counts = torch.zeros(b * k, dtype=torch.long, device=device)
+        total = b * num
+        # One noise buffer reused for every batch: no per-batch allocation.
+        buf = torch.empty((min(batch_size, total), ) + x.shape[1:],
+                          device=device).contiguous(
+                              memory_format=memory_format)
+        with self._autocast(device):
+            for start in range(0, total, batch_size):
+                stop = min(start + batch_size, total)
+                owner = torch.arange(start, stop, device=device) // num
+                noisy = buf[:stop - start]
+                noisy.normal_(0.0, sigma, generator=generator)
+                noisy.add_(x[owner])
+                pred = self.base_logits(noisy, sigma).argmax(dim=1)
+                counts += torch.bincount(owner * k + pred, minlength=b * k)
+        return counts.view(b, k)
+
+    def predict(self, x, n, alpha, batch_size, generator=None):
+        """Cohen's PREDICT: the top class, or :data:`ABSTAIN` unless the
+        two-sided binomial test of top-1 against top-2 counts rejects
+        equality at level ``alpha``.
+
+        Returns a LongTensor ``(B,)`` (a 0-d tensor for one ``(C, H, W)``
+        image).
+        """
+        check_sampling_args(n=n, alpha=alpha, batch_size=batch_size)
+        single = x.dim() == 3
+        counts = self.sample_counts(x, n, batch_size, generator=generator)
+        top2 = counts.topk(2, dim=1)
+        pvalue = binomial_two_sided_pvalue(top2.values[:, 0],
+                                           top2.values[:, 1])
+        pred = top2.indices[:, 0].clone().cpu()
+        pred[torch.from_numpy(pvalue > alpha)] = ABSTAIN
+        return pred[0] if single else pred
+
+    def certify(self, x, n0, n, alpha, batch_size, generator=None):
+        """Cohen's CERTIFY.
+
+        Selection: ``ĉ_A = argmax`` of the votes of ``n0`` draws. Estimation:
+        ``n_A`` = votes for ``ĉ_A`` among ``n`` fresh draws. The one-sided
+        Clopper-Pearson bound ``p_A_lower`` at level ``alpha`` gives the
+        radius ``σ Φ⁻¹(p_A_lower)``; ``p_A_lower < 1/2`` abstains with
+        radius 0.
+
+        Returns:
+            (LongTensor (B,), Tensor (B,)): class or :data:`ABSTAIN`, and the
+            L2 radius (0-d tensors for one ``(C, H, W)`` image).
+        """
+        check_sampling_args(n=n, n0=n0, alpha=alpha, batch_size=batch_size)
+        single = x.dim() == 3
+        counts0 = self.sample_counts(x, n0, batch_size, generator=generator)
+        c_hat = counts0.argmax(dim=1)
+        counts = self.sample_counts(x, n, batch_size, generator=generator)
+        n_a = counts.gather(1, c_hat[:, None])[:, 0]
+        p_lower = clopper_pearson_lower(n_a.cpu(), n, alpha)
+        radius = torch.from_numpy(certified_radius(p_lower, self.sigma))
+        pred = c_hat.cpu().clone()
+        abstain = torch.from_numpy(p_lower < 0.5)
+        pred[abstain] = ABSTAIN
+        radius[abstain] = 0.0
+        if single:
+            return pred[0], radius[0]
+        return pred, radius

@@ -1,0 +1,172 @@
+import numpy as np
+import pytest
+import torch
+from scipy.stats import norm
+from torch import nn
+
+from rgl.models.smoothing import ABSTAIN, SmoothedClassifier
+from rgl.utils.errors import CheckpointError, ConfigError, DataError
+
+
+class Threshold(nn.Module):
+    """f(x) = 1 if the first pixel exceeds t else 0, so under N(0, σ²)
+    noise P(f(x+δ) = 0) = Φ((t − x₀)/σ) exactly."""
+
+    def __init__(self, t=0.5, num_classes=2):
+        super().__init__()
+        self.t = t
+        self.k = num_classes
+        self.dummy = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        v = x.flatten(1)[:, 0] - self.t
+        out = torch.zeros(x.shape[0], self.k)
+        out[:, 0], out[:, 1] = -v, v
+        return out
+
+
+def _images(values, size=4):
+    x = torch.zeros(len(values), 1, size, size)
+    x[:, 0, 0, 0] = torch.tensor(values)
+    return x
+
+
+def test_counts_match_known_probabilities_across_images():
+    smooth = SmoothedClassifier(Threshold(), sigma=0.5, num_classes=2)
+    x = _images([0.0, 0.5, 1.0])
+    g = torch.Generator().manual_seed(0)
+    # batch 70 does not divide 3 * 2000: batches straddle two images
+    counts = smooth.sample_counts(x, 2000, 70, generator=g)
+    assert counts.shape == (3, 2)
+    assert (counts.sum(1) == 2000).all()
+    p0 = norm.cdf((0.5 - np.array([0.0, 0.5, 1.0])) / 0.5)
+    freq = counts[:, 0].numpy() / 2000
+    sd = np.sqrt(p0 * (1 - p0) / 2000)
+    assert np.all(np.abs(freq - p0) < 5 * sd + 1e-9)
+
+
+def test_certified_radius_agrees_with_theory():
+    sigma, x0 = 0.25, 0.2
+    p_a = norm.cdf((0.5 - x0) / sigma)  # class 0
+    true_radius = sigma * norm.ppf(p_a)
+    smooth = SmoothedClassifier(Threshold(), sigma=sigma, num_classes=2)
+    g = torch.Generator().manual_seed(1)
+    pred, radius = smooth.certify(_images([x0] * 40), 50, 2000, 0.01, 4000,
+                                  generator=g)
+    assert (pred == 0).all()
+    r = radius.numpy()
+    # a (1 − α) lower bound: the radius rarely exceeds the truth ...
+    assert (r > true_radius).mean() <= 0.1
+    # ... and with n = 2000 it is close to it
+    assert abs(np.median(r) - true_radius) < 0.08
+
+
+def test_lower_bound_coverage():
+    """P(p_A_lower > p_A) <= α: checked on 400 independent runs."""
+    sigma, x0, alpha = 1.0, 0.0, 0.1
+    p_a = norm.cdf(0.5 / sigma)
+    smooth = SmoothedClassifier(Threshold(), sigma=sigma, num_classes=2)
+    g = torch.Generator().manual_seed(2)
+    pred, radius = smooth.certify(_images([x0] * 400), 20, 100, alpha, 10000,
+                                  generator=g)
+    certified = pred == 0
+    over = (radius[certified].numpy() > sigma * norm.ppf(p_a)).sum()
+    assert over <= 400 * alpha + 3 * np.sqrt(400 * alpha * (1 - alpha))
+
+
+def test_abstains_near_the_boundary_and_with_few_draws():
+    smooth = SmoothedClassifier(Threshold(), sigma=0.5, num_classes=2)
+    g = torch.Generator().manual_seed(3)
+    # p_A = 1/2 exactly: CERTIFY abstains, PREDICT abstains
+    pred, radius = smooth.certify(_images([0.5] * 8), 10, 200, 0.001, 1000,
+                                  generator=g)
+    assert (pred == ABSTAIN).all() and (radius == 0).all()
+    assert (smooth.predict(_images([0.5] * 8), 200, 0.001, 1000,
+                           generator=g) == ABSTAIN).all()
+    # locuslab#8: at α = 0.001, n = 9 cannot certify even p_A = 1
+    # (0.001^(1/9) < 1/2) and PREDICT needs p = 2/2^10 <= α at n = 10
+    pred, radius = smooth.certify(_images([-5.0]), 10, 9, 0.001, 100,
+                                  generator=g)
+    assert pred[0] == ABSTAIN and radius[0] == 0
+    assert smooth.predict(_images([-5.0]), 10, 0.001, 100)[0] == ABSTAIN
+    # ... but PREDICT with enough draws on a clear image answers
+    assert smooth.predict(_images([-5.0])[0], 100, 0.001, 100,
+                          generator=g).item() == 0
+
+
+def test_single_image_returns_scalars():
+    smooth = SmoothedClassifier(Threshold(), sigma=0.5, num_classes=2)
+    pred, radius = smooth.certify(_images([-2.0])[0], 10, 100, 0.01, 64)
+    assert pred.dim() == 0 and radius.dim() == 0 and pred.item() == 0
+    assert radius.item() == pytest.approx(
+        0.5 * norm.ppf(0.01**(1 / 100)), rel=1e-6)
+
+
+@pytest.mark.parametrize('kwargs,key', [
+    (dict(n0=0), 'n0'), (dict(n=-1), 'n'), (dict(alpha=0.0), 'alpha'),
+    (dict(alpha=1.5), 'alpha'), (dict(batch_size=0), 'batch_size')])
+def test_bad_sampling_arguments(kwargs, key):
+    smooth = SmoothedClassifier(Threshold(), sigma=0.5, num_classes=2)
+    args = dict(n0=10, n=100, alpha=0.01, batch_size=10)
+    args.update(kwargs)
+    with pytest.raises(ConfigError, match=key):
+        smooth.certify(_images([0.0]), **args)
+
+
+@pytest.mark.parametrize('sigma', [0, -0.25, float('nan')])
+def test_bad_sigma(sigma):
+    with pytest.raises(ConfigError, match='sigma'):
+        SmoothedClassifier(Threshold(), sigma=sigma, num_classes=2)
+
+
+def test_wrong_shape_and_mismatched_num_classes():
+    smooth = SmoothedClassifier(Threshold(num_classes=3), sigma=0.5,
+                                num_classes=2)
+    with pytest.raises(DataError, match='shape'):
+        smooth.certify(_images([0.0]), 10, 10, 0.01, 10)
+    model = dict(type='ImageClassifier',
+                 backbone=dict(type='SmallConvNet', widths=(4, )),
+                 num_classes=10)
+    with pytest.raises(ConfigError, match='num_classes'):
+        SmoothedClassifier(model, sigma=0.5, num_classes=5)
+
+
+def test_builds_from_config_and_loads_checkpoint(tmp_path):
+    from rgl.registry import MODELS
+    model = dict(type='ImageClassifier', mean=[0.5], std=[0.5],
+                 backbone=dict(type='SmallConvNet', widths=(4, 8)),
+                 num_classes=10)
+    trained = MODELS.build(model)
+    torch.nn.init.normal_(trained.head.weight)
+    path = tmp_path / 'epoch_1.pth'
+    torch.save(dict(meta=dict(epoch=1), state_dict=trained.state_dict()),
+               path)
+    smooth = MODELS.build(dict(type='SmoothedClassifier', classifier=model,
+                               sigma=0.25, checkpoint=str(path)))
+    assert smooth.num_classes == 10
+    torch.testing.assert_close(smooth.classifier.head.weight,
+                               trained.head.weight)
+    x = torch.rand(3, 1, 8, 8)
+    trained.eval()
+    torch.testing.assert_close(smooth(x), trained.logits(x))
+    pred, radius = smooth.certify(x, 8, 32, 0.1, 50)
+    assert pred.shape == radius.shape == (3, )
+    bad = tmp_path / 'bad.pth'
+    torch.save(dict(state_dict=dict(foo=torch.zeros(1))), bad)
+    with pytest.raises(CheckpointError, match='bad.pth'):
+        SmoothedClassifier(model, sigma=0.25, checkpoint=str(bad))
+
+
+def test_denoiser_is_called_with_sigma():
+    seen = []
+
+    class Denoiser(nn.Module):
+        def denoise(self, x, sigma):
+            seen.append(sigma)
+            return torch.full_like(x, -3.0)  # always class 0 after
+
+    smooth = SmoothedClassifier(Threshold(), sigma=0.5, num_classes=2,
+                                denoiser=Denoiser())
+    counts = smooth.sample_counts(_images([3.0]), 100, 50)
+    assert counts[0].tolist() == [100, 0]
+    assert seen == [0.5, 0.5]
