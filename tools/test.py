@@ -76,7 +76,8 @@ def main(argv=None):
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
               RUNNERS.build(cfg))
     metrics = runner.test()
-    if args.out is not None:
+    from mmengine.dist import is_main_process
+    if args.out is not None and is_main_process():
         from mmengine.fileio import dump
         dump(metrics, args.out)
     return metrics
