@@ -1,0 +1,72 @@
+"""Helpers shared by the noise-robust objectives.
+
+Every objective lays its ``M`` noisy copies out copy-major: row ``i·B + b``
+holds ``x_b + δ_i``, so ``logits.view(M, B, K)`` separates the copies and
+one forward pass serves all of them.
+"""
+import contextlib
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rgl.utils.errors import ConfigError
+
+
+def check_noise_args(sigma, num_noise=1, owner='loss'):
+    if not isinstance(sigma, (int, float)) or sigma < 0:
+        raise ConfigError(f'{owner}.sigma must be a number >= 0, '
+                          f'got {sigma!r}')
+    if not isinstance(num_noise, int) or num_noise < 1:
+        raise ConfigError(f'{owner}.num_noise must be a positive int, '
+                          f'got {num_noise!r}')
+
+
+def draw_noise(x, sigma, m):
+    """``M`` Gaussian noises ``δ_i ~ N(0, σ² I)`` for each image, ``(M·B,
+    C, H, W)`` copy-major."""
+    return torch.randn((m * x.shape[0], ) + x.shape[1:], device=x.device,
+                       dtype=x.dtype) * sigma
+
+
+def repeat_copies(x, m):
+    """``x`` repeated ``M`` times copy-major (matches :func:`draw_noise`)."""
+    return x.repeat((m, ) + (1, ) * (x.dim() - 1))
+
+
+def per_copy(t, m):
+    """``(M·B, ...) -> (M, B, ...)``."""
+    return t.view((m, -1) + tuple(t.shape[1:]))
+
+
+def kl_rows(target, logits):
+    """``KL(target ‖ softmax(logits))`` per row (target a distribution)."""
+    return F.kl_div(F.log_softmax(logits, dim=-1), target,
+                    reduction='none').sum(-1)
+
+
+def l2_normalize(g, eps=1e-8):
+    norm = g.flatten(1).norm(dim=1).view((-1, ) + (1, ) * (g.dim() - 1))
+    return g / (norm + eps)
+
+
+def project_l2(delta, radius):
+    """Project each row of ``delta`` onto the L2 ball of ``radius``."""
+    return delta.renorm(p=2, dim=0, maxnorm=radius)
+
+
+@contextlib.contextmanager
+def eval_mode(classifier_fn):
+    """Attacks run the classifier in eval mode (BatchNorm with running
+    statistics, as in the reference implementations), then restore it.
+    ``classifier_fn`` is a bound method of a module or a module."""
+    module = getattr(classifier_fn, '__self__', classifier_fn)
+    if not isinstance(module, nn.Module):
+        yield
+        return
+    was_training = module.training
+    module.eval()
+    try:
+        yield
+    finally:
+        module.train(was_training)
