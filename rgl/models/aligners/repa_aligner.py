@@ -1,0 +1,205 @@
+"""REPA: representation alignment (Yu et al., ICLR 2025)."""
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rgl.registry import MODELS
+from rgl.utils.errors import ConfigError
+from ..utils.feature_tap import FeatureTap
+from .token_grid import as_tokens, match_token_grid
+
+
+def build_projector(in_dim, projector_dim, out_dim):
+    """h_φ: Linear(D→2048)–SiLU–Linear(2048→2048)–SiLU–Linear(2048→D_enc),
+    applied to every token (REPA's 3-layer MLP)."""
+    return nn.Sequential(
+        nn.Linear(in_dim, projector_dim), nn.SiLU(),
+        nn.Linear(projector_dim, projector_dim), nn.SiLU(),
+        nn.Linear(projector_dim, out_dim))
+
+
+def infer_width(backbone):
+    for attr in ('hidden_size', 'embed_dim', 'embed_dims', 'num_features',
+                 'out_channels'):
+        value = getattr(backbone, attr, None)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+@MODELS.register_module()
+class REPAAligner(nn.Module):
+    """Align a backbone's hidden state to frozen encoder tokens.
+
+    With h_t the hidden state of the noisy input after block ``depth``,
+    y* = f(x) the (N, T, D_k) patch tokens of clean image x from encoder k,
+    and h_φ^k a per-token projector,
+
+        L_REPA = −λ · (1/K) Σ_k (1/N) Σ_n (1/T) Σ_t cos(y*_{k,n,t},
+                 h_φ^k(h_{n,t})).
+
+    Args:
+        encoders (dict | list[dict]): one or several frozen encoders (any
+            MODELS entry with ``encoder(x) -> (N, T, D)`` for x in [0, 1] and
+            ``embed_dim``). They are kept out of the state dict, the
+            optimizer, EMA and DDP.
+        depth (int, optional): align the output of block ``depth``
+            (1-indexed, as in the paper: 8 for SiT-L/XL, 4 for SiT-B); the
+            tap is ``<blocks_name>.<depth-1>``.
+        layer (str, optional): the tap by name instead (any backbone, e.g.
+            ``'stages.1'`` of a CNN, ``'blocks.5'`` of a timm ViT).
+        blocks_name (str): the block list of the backbone for ``depth``.
+        in_dim (int, optional): width of the tapped hidden state; read
+            from the backbone (``hidden_size``, ``embed_dim``, ...) if omitted.
+        projector_dim (int): hidden width of the projector MLP (2048).
+        loss_weight (float): λ (0.5 in the paper).
+        encoder_dims (list[int], optional): D_k per encoder, to build the
+            projectors without building the encoders (``encoders=[]``, e.g.
+            for pre-extracted ``features`` or checkpoint conversion).
+
+    Call :meth:`bind` once with the backbone (the algorithm does), run the
+    backbone, then :meth:`loss`.
+    """
+
+    def __init__(self,
+                 encoders=(),
+                 depth=None,
+                 layer=None,
+                 blocks_name='blocks',
+                 in_dim=None,
+                 projector_dim=2048,
+                 loss_weight=0.5,
+                 encoder_dims=None):
+        super().__init__()
+        if (depth is None) == (layer is None):
+            raise ConfigError('REPAAligner needs exactly one of `depth` '
+                              '(1-indexed block) or `layer` (tap name)')
+        if isinstance(encoders, (dict, nn.Module)):
+            encoders = [encoders]
+        built = [
+            enc if isinstance(enc, nn.Module) else MODELS.build(enc)
+            for enc in encoders
+        ]
+        for enc in built:
+            enc.eval().requires_grad_(False)
+        # A plain list: frozen encoders are not submodules, so they stay out
+        # of checkpoints, the optimizer, the EMA copy and DDP's buckets.
+        self._encoders = built
+        if encoder_dims is None:
+            encoder_dims = [self._encoder_dim(enc) for enc in built]
+        elif built and list(encoder_dims) != [
+                self._encoder_dim(e) for e in built
+        ]:
+            raise ConfigError(f'REPAAligner.encoder_dims {encoder_dims} '
+                              'disagree with the encoders\' embed_dim')
+        if not encoder_dims:
+            raise ConfigError('REPAAligner needs `encoders` (or '
+                              '`encoder_dims` with pre-extracted features)')
+        self.encoder_dims = list(encoder_dims)
+        self.depth, self.layer, self.blocks_name = depth, layer, blocks_name
+        self.in_dim, self.projector_dim = in_dim, projector_dim
+        self.loss_weight = loss_weight
+        self.projectors = None
+        self.tap = None
+        self.num_prefix_tokens = 0
+
+    @staticmethod
+    def _encoder_dim(encoder):
+        dim = getattr(encoder, 'embed_dim', None)
+        if not isinstance(dim, int):
+            raise ConfigError(f'encoder {type(encoder).__name__} has no int '
+                              '`embed_dim`')
+        return dim
+
+    @property
+    def encoders(self):
+        return self._encoders
+
+    def _apply(self, fn, *args, **kwargs):
+        # keep the frozen encoders on the aligner's device
+        super()._apply(fn, *args, **kwargs)
+        for enc in self._encoders:
+            enc._apply(fn, *args, **kwargs)
+        return self
+
+    def tap_name(self, backbone):
+        if self.layer is not None:
+            return self.layer
+        blocks = getattr(backbone, self.blocks_name, None)
+        if blocks is None:
+            raise ConfigError(f'REPAAligner.depth needs `{self.blocks_name}` '
+                              f'in {type(backbone).__name__}; give `layer` '
+                              'instead')
+        if not 1 <= self.depth <= len(blocks):
+            raise ConfigError(f'REPAAligner.depth={self.depth} is beyond '
+                              f'{type(backbone).__name__}, which has '
+                              f'{len(blocks)} blocks (1..{len(blocks)})')
+        return f'{self.blocks_name}.{self.depth - 1}'
+
+    def bind(self, backbone):
+        """Attach the feature tap to ``backbone`` and build the projectors."""
+        if self.tap is not None:
+            self.tap.remove()
+        self.tap = FeatureTap(backbone, self.tap_name(backbone))
+        # timm ViTs put CLS/register tokens first; only patch tokens align
+        prefix = getattr(backbone, 'num_prefix_tokens', 0)
+        self.num_prefix_tokens = prefix if isinstance(prefix, int) else 0
+        in_dim = self.in_dim or infer_width(backbone)
+        if in_dim is None:
+            raise ConfigError(f'REPAAligner.in_dim is required: cannot read '
+                              f'the width of {type(backbone).__name__}')
+        if self.projectors is None:
+            self.in_dim = in_dim
+            self.projectors = nn.ModuleList([
+                build_projector(in_dim, self.projector_dim, d)
+                for d in self.encoder_dims
+            ])
+        return self
+
+    @torch.no_grad()
+    def encode(self, images):
+        """Target tokens y*_k (N, T_k, D_k) of clean images in [0, 1]."""
+        return [enc(images) for enc in self._encoders]
+
+    def project(self, hidden):
+        """h_φ^k(h) for every encoder k: list of (N, T, D_k)."""
+        tokens = as_tokens(hidden)
+        return [proj(tokens) for proj in self.projectors]
+
+    @staticmethod
+    def negative_cosine(z_pred, z_target):
+        """Mean over batch and tokens of −cos(z̃, y*), in fp32 (fp16
+        normalisation overflows: REPA issue #46)."""
+        z_pred = F.normalize(z_pred.float(), dim=-1)
+        z_target = F.normalize(z_target.float(), dim=-1)
+        return -(z_pred * z_target).sum(-1).mean()
+
+    def loss(self, images=None, features=None):
+        """``dict(loss_repa=λ·L, repa_cos=mean cosine)`` after a forward
+        pass of the bound backbone. ``features`` (pre-extracted target
+        tokens, one per encoder) skip the encoders."""
+        if self.tap is None:
+            raise RuntimeError('REPAAligner.bind(backbone) was not called')
+        if features is None:
+            if images is None:
+                raise ConfigError('REPAAligner.loss needs `images` or '
+                                  'pre-extracted `features`')
+            features = self.encode(images)
+        if len(features) != len(self.projectors):
+            raise ConfigError(f'REPAAligner has {len(self.projectors)} '
+                              f'projectors but got {len(features)} feature '
+                              'sets')
+        hidden = self.tap.pop()
+        if hidden.dim() == 3 and self.num_prefix_tokens:
+            hidden = hidden[:, self.num_prefix_tokens:]
+        preds = self.project(hidden)
+        terms = []
+        for k, (pred, target) in enumerate(zip(preds, features)):
+            name = type(self._encoders[k]).__name__ if self._encoders \
+                else f'features[{k}]'
+            target = match_token_grid(target.to(pred.device), pred.shape[1],
+                                      name)
+            terms.append(self.negative_cosine(pred, target))
+        neg_cos = torch.stack(terms).mean()
+        return dict(loss_repa=self.loss_weight * neg_cos,
+                    repa_cos=-neg_cos.detach())

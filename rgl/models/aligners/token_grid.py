@@ -1,0 +1,48 @@
+"""Bring a backbone's hidden state and an encoder's tokens onto one grid."""
+import math
+
+import torch.nn.functional as F
+
+from rgl.utils.errors import ConfigError
+
+
+def as_tokens(hidden):
+    """Hidden state → tokens (N, T, D): ViT/SiT outputs pass through, CNN
+    feature maps (N, C, H, W) are flattened row-major to H·W tokens."""
+    if hidden.dim() == 3:
+        return hidden
+    if hidden.dim() == 4:
+        return hidden.flatten(2).transpose(1, 2)
+    raise ConfigError(f'the tapped layer returns a {hidden.dim()}-D tensor '
+                      f'of shape {tuple(hidden.shape)}; an aligner needs '
+                      'tokens (N, T, D) or a feature map (N, C, H, W)')
+
+
+def square_side(num_tokens):
+    side = math.isqrt(num_tokens)
+    return side if side * side == num_tokens else None
+
+
+def match_token_grid(z, num_tokens, encoder_name):
+    """Resample encoder tokens z (N, T_e, D) to ``num_tokens`` tokens.
+
+    Equal counts pass through. Otherwise both must be square grids: the
+    encoder grid is area-averaged (down) or bilinearly interpolated (up) to
+    the backbone's, so token i of both still covers the same image region.
+    """
+    t_e = z.shape[1]
+    if t_e == num_tokens:
+        return z
+    g_e, g_b = square_side(t_e), square_side(num_tokens)
+    if g_e is None or g_b is None:
+        raise ConfigError(
+            f'encoder `{encoder_name}` gives {t_e} tokens and the backbone '
+            f'{num_tokens}: the token grids cannot be matched (both must be '
+            f'equal, or square grids to resample)')
+    grid = z.transpose(1, 2).reshape(z.shape[0], z.shape[2], g_e, g_e)
+    if g_b < g_e:
+        grid = F.adaptive_avg_pool2d(grid, g_b)
+    else:
+        grid = F.interpolate(grid, size=(g_b, g_b), mode='bilinear',
+                             align_corners=False)
+    return grid.flatten(2).transpose(1, 2)
