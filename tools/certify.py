@@ -1,0 +1,210 @@
+"""Certify a dataset split with a Gaussian-smoothed classifier (Cohen et
+al. 2019, CERTIFY).
+
+    python tools/certify.py CONFIG CHECKPOINT --sigma 0.25 --out out.tsv \\
+        [--n0 100 --n 100000 --alpha 0.001 --batch 1000 --skip 1 --max -1]
+    torchrun --nproc_per_node 2 tools/certify.py CONFIG CKPT --N 100000 \\
+        --out out.tsv --launcher pytorch   # ranks split the images (CPU: gloo)
+
+(under torchrun write ``--N`` and ``--max-idx``: torchrun takes ``--n`` and
+``--max`` for prefixes of its own options).
+
+Writes locuslab/smoothing's TSV (``idx label predict radius correct
+time``), one flushed row per image. Re-running the same command resumes a
+killed run; a file of another run is refused (``--overwrite`` replaces it).
+Defaults come from the config's ``certify_cfg`` dict, then the flags.
+"""
+import argparse
+import hashlib
+import math
+import os
+import os.path as osp
+import time
+
+import torch
+from mmengine.config import Config, DictAction
+
+import rgl  # noqa: F401  (weights_only-safe checkpoint loading)
+from rgl.utils.cli import run_cli
+from rgl.utils.errors import CheckpointError, ConfigError, require_keys
+
+DEFAULTS = dict(n0=100, n=100_000, alpha=0.001, batch=1000, skip=1, max=-1,
+                split='test', seed=0)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description='Certify with randomized '
+                                'smoothing (Cohen et al. 2019)')
+    p.add_argument('config')
+    p.add_argument('checkpoint', help='weights of the base classifier')
+    p.add_argument('--sigma', type=float,
+                   help='noise level σ (default: certify_cfg.sigma, else '
+                   'the sigma of model.train_loss)')
+    p.add_argument('--n0', type=int, help='selection draws (100)')
+    # --N / --max-idx: torchrun rejects --n and --max as ambiguous prefixes
+    # of its own options, even after the script name
+    p.add_argument('--n', '--N', dest='n', type=int,
+                   help='estimation draws (100000)')
+    p.add_argument('--alpha', type=float, help='failure probability (0.001)')
+    p.add_argument('--batch', type=int, help='noisy copies per forward '
+                   'pass, shared across images (1000)')
+    p.add_argument('--skip', type=int, help='certify every skip-th image')
+    p.add_argument('--max', '--max-idx', dest='max', type=int,
+                   help='stop before this index (-1: all)')
+    p.add_argument('--split', help="dataset split ('test')")
+    p.add_argument('--seed', type=int, help='noise seed (0)')
+    p.add_argument('--out', required=True, help='output TSV')
+    p.add_argument('--overwrite', action='store_true',
+                   help='replace an existing --out of another run')
+    p.add_argument('--images-per-step', type=int, default=None,
+                   help='images whose draws share batches (default: '
+                   'ceil(batch / n0), at most 64)')
+    p.add_argument('--fp32', action='store_true',
+                   help='no autocast / channels-last on GPU')
+    p.add_argument('--device', default=None, help='cpu, cuda, cuda:1 ...')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction)
+    p.add_argument('--launcher', default='none',
+                   choices=['none', 'pytorch', 'slurm', 'mpi'])
+    p.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = p.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def resolve_settings(cfg, args):
+    """CLI flag > ``certify_cfg`` in the config > default."""
+    from rgl.models.smoothing import check_sampling_args, check_sigma
+    base = dict(DEFAULTS, **(cfg.get('certify_cfg') or {}))
+    s = {k: (getattr(args, k) if getattr(args, k, None) is not None else
+             base.get(k)) for k in list(DEFAULTS) + ['sigma']}
+    if s['sigma'] is None:
+        loss = (cfg.get('model') or {}).get('train_loss') or {}
+        s['sigma'] = loss.get('sigma') if hasattr(loss, 'get') else None
+    if s['sigma'] is None:
+        raise ConfigError('--sigma is required (no certify_cfg.sigma or '
+                          'model.train_loss.sigma in the config)')
+    check_sigma(s['sigma'], '--sigma')
+    check_sampling_args(n=s['n'], n0=s['n0'], alpha=s['alpha'],
+                        batch_size=s['batch'])
+    if s['skip'] < 1:
+        raise ConfigError(f'--skip must be >= 1, got {s["skip"]}')
+    return s
+
+
+def file_digest(path, chunk=1 << 20):
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(chunk), b''):
+            h.update(block)
+    return h.hexdigest()
+
+
+def build_dataset(cfg, split):
+    from rgl.registry import DATASETS
+    require_keys(cfg, ['test_dataloader.dataset'])
+    ds_cfg = dict(cfg.test_dataloader.dataset)
+    if 'split' in ds_cfg:
+        ds_cfg['split'] = split
+    elif split != 'test':
+        raise ConfigError(f'--split {split}: test_dataloader.dataset has no '
+                          '`split` key to set')
+    return DATASETS.build(ds_cfg), ds_cfg
+
+
+def init_distributed(cfg, launcher):
+    from mmengine.dist import get_dist_info, init_dist, is_distributed
+
+    from rgl.utils.dist import setup_distributed
+    if launcher != 'none':
+        setup_distributed(cfg, launcher)  # gloo without CUDA
+        if not is_distributed():
+            init_dist(launcher, backend='nccl')
+    return get_dist_info()
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    require_keys(cfg, ['model'], where=args.config)
+    if not osp.isfile(args.checkpoint):
+        raise CheckpointError(f'checkpoint file not found: {args.checkpoint}')
+    s = resolve_settings(cfg, args)
+    rank, world = init_distributed(cfg, args.launcher)
+
+    from rgl.evaluation.certification import (RowWriter, check_or_create,
+                                              finished_indices, format_row,
+                                              merge_parts, read_certify_tsv,
+                                              summarize)
+    from rgl.registry import MODELS
+    dataset, ds_cfg = build_dataset(cfg, s['split'])
+    classes = getattr(dataset, 'metainfo', {}).get('classes')
+    smooth_cfg = dict(cfg.get('smoothing') or dict(type='SmoothedClassifier'))
+    smooth_cfg.update(classifier=cfg.model, sigma=s['sigma'],
+                      checkpoint=args.checkpoint, amp=not args.fp32,
+                      channels_last=not args.fp32)
+    if classes and 'num_classes' not in smooth_cfg:
+        smooth_cfg['num_classes'] = len(classes)
+    smooth = MODELS.build(smooth_cfg)
+    if classes and smooth.num_classes != len(classes):
+        raise ConfigError(f'the classifier has {smooth.num_classes} classes '
+                          f'but the dataset has {len(classes)}')
+    device = torch.device(args.device or (
+        f'cuda:{int(os.environ.get("LOCAL_RANK", 0))}'
+        if torch.cuda.is_available() else 'cpu'))
+    smooth.to(device).eval()
+
+    run = dict(config_model=str(cfg.model), dataset=str(ds_cfg),
+               checkpoint_sha256=file_digest(args.checkpoint),
+               **{k: s[k] for k in ('sigma', 'n0', 'n', 'alpha', 'skip',
+                                    'max', 'split', 'seed')})
+    if rank == 0:
+        check_or_create(args.out, run, overwrite=args.overwrite)
+    _barrier(world)
+    done = finished_indices(args.out)
+    todo = [i for i in range(len(dataset)) if i % s['skip'] == 0 and
+            (s['max'] < 0 or i < s['max']) and i not in done]
+    mine = todo[rank::world]
+    per_step = args.images_per_step or min(64, math.ceil(s['batch'] /
+                                                         s['n0']))
+    from tqdm import tqdm
+    bar = tqdm(total=len(mine), disable=rank != 0, unit='img',
+               desc=f'certify σ={s["sigma"]} (rank 0 of {world})')
+    with RowWriter(args.out, rank, world) as out:
+        for start in range(0, len(mine), per_step):
+            idxs = mine[start:start + per_step]
+            items = [dataset[i] for i in idxs]
+            x = torch.stack([it['inputs'] for it in items])
+            labels = [int(it['data_samples'].gt_label.item()) for it in items]
+            gen = torch.Generator(device).manual_seed(
+                s['seed'] * 1_000_003 + idxs[0])
+            t0 = time.time()
+            pred, radius = smooth.certify(x, s['n0'], s['n'], s['alpha'],
+                                          s['batch'], generator=gen)
+            seconds = (time.time() - t0) / len(idxs)
+            for i, y, c, r in zip(idxs, labels, pred.tolist(),
+                                  radius.tolist()):
+                out.write(format_row(i, y, c, r, int(c == y), seconds))
+            bar.update(len(idxs))
+    bar.close()
+    _barrier(world)
+    if rank == 0:
+        merge_parts(args.out)
+        rows = read_certify_tsv(args.out)
+        summary = summarize(rows, [0.0, 0.25, 0.5, 0.75, 1.0])
+        accs = ', '.join(f'{r:g}: {100 * a:.1f}%' for r, a in zip(
+            summary['radii'], summary['certified_accuracy']))
+        print(f'{args.out}: {summary["num_images"]} images, ACR '
+              f'{summary["acr"]:.3f}, certified accuracy {accs}')
+    _barrier(world)
+
+
+def _barrier(world):
+    if world > 1:
+        torch.distributed.barrier()
+
+
+if __name__ == '__main__':
+    run_cli(main)
