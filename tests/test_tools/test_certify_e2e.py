@@ -1,0 +1,84 @@
+"""End to end on digits through tools/: train, certify (killed and
+resumed, distributed), then analyse."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import REPO_ROOT
+
+CFG = 'configs/smoothing/gaussian_smallconvnet_1xb64-20e_digits-sigma0.5.py'
+
+
+def _rows(path):
+    lines = open(path).read().splitlines()
+    assert lines[0] == 'idx\tlabel\tpredict\tradius\tcorrect\ttime'
+    return [ln.split('\t') for ln in lines[1:]]
+
+
+@pytest.mark.slow
+def test_train_certify_resume_dist_analyze(tool, tmp_path):
+    work = tmp_path / 'work'
+    out = tool(['tools/train.py', CFG, '--work-dir', str(work),
+                '--cfg-options', 'train_cfg.max_epochs=2',
+                'train_cfg.val_interval=2'])
+    assert out.returncode == 0, out.stderr[-3000:]
+    ckpt = str(work / 'epoch_2.pth')
+
+    # -- a run killed after a few rows, then resumed with the same command
+    tsv = str(tmp_path / 'gauss.tsv')
+    cmd = ['tools/certify.py', CFG, ckpt, '--n', '2000', '--skip', '30',
+           '--out', tsv, '--images-per-step', '1', '--batch', '1000']
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    proc = subprocess.Popen([sys.executable] + cmd, cwd=REPO_ROOT, env=env,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if os.path.exists(tsv) and len(open(tsv).read().splitlines()) >= 4:
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None, 'certification finished before the kill'
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed = len(_rows(tsv))
+    assert 3 <= killed < 12
+    out = tool(cmd)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = _rows(tsv)
+    assert [int(r[0]) for r in rows] == list(range(0, 360, 30))  # 12 images
+    for r in rows:
+        assert int(r[4]) == int(r[1] == r[2])
+        assert float(r[3]) >= 0 and (r[2] != '-1' or float(r[3]) == 0)
+    assert sum(int(r[4]) for r in rows) >= 6  # a working smoothed model
+    assert 'ACR' in out.stdout
+
+    # -- another run's file is never appended to; bad arguments
+    bad = tool(cmd[:-6] + ['--sigma', '0.25', '--out', tsv])
+    assert bad.returncode == 2 and 'different run' in bad.stderr
+    assert 'sigma' in bad.stderr and len(_rows(tsv)) == 12
+
+    # -- two CPU ranks split the images; rank 0 merges in idx order
+    dist_tsv = str(tmp_path / 'dist.tsv')
+    out = tool([sys.executable, '-m', 'torch.distributed.run',
+                '--nproc_per_node', '2', '--master_port', '29737',
+                'tools/certify.py', CFG, ckpt, '--N', '200', '--skip', '60',
+                '--out', dist_tsv, '--launcher', 'pytorch'])
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert [int(r[0]) for r in _rows(dist_tsv)] == list(range(0, 360, 60))
+    assert not [p for p in os.listdir(tmp_path) if '.part' in p]
+
+    # -- analysis: tables and plot
+    md, png = tmp_path / 't.md', tmp_path / 'c.png'
+    out = tool(['tools/analyze_certify.py', tsv, dist_tsv, '--names',
+                'n2000', 'n200', '--radii', '0', '0.5', '--markdown',
+                str(md), '--plot', str(png), '--latex',
+                str(tmp_path / 't.tex')])
+    assert out.returncode == 0, out.stderr[-3000:]
+    table = md.read_text().splitlines()
+    assert table[0] == '| run | ACR | r=0 | r=0.5 |'
+    assert table[2].startswith('| n2000 |')
+    assert png.read_bytes()[:4] == b'\x89PNG'
