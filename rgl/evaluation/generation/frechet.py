@@ -49,8 +49,24 @@ def feature_statistics(feats):
     return mu, sigma
 
 
-def frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6):
+def _trace_sqrt_product_eigh(sigma1, sigma2):
+    """Tr((Σ₁Σ₂)^{1/2}) = Σᵢ √λᵢ(Σ₁^{1/2} Σ₂ Σ₁^{1/2}) for PSD Σ: two
+    symmetric eigendecompositions, far faster than ``sqrtm`` at D = 2048
+    on a CPU."""
+    w, v = np.linalg.eigh(sigma1)
+    root = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    m = root @ sigma2 @ root
+    ev = np.linalg.eigvalsh((m + m.T) / 2)
+    return float(np.sqrt(np.clip(ev, 0, None)).sum())
+
+
+def frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6, method='sqrtm'):
     """Fréchet distance between N(μ₁, Σ₁) and N(μ₂, Σ₂) (a float).
+
+    ``method='sqrtm'`` (default) is the ADM evaluator's computation;
+    ``method='eigh'`` gives the same value for valid (PSD) covariances via
+    symmetric eigendecompositions, ~10-50x faster for 2048-d features on a
+    CPU.
 
     ``(Σ₁Σ₂)^{1/2}`` is computed with ``scipy.linalg.sqrtm``. When it is not
     finite (singular product, e.g. fewer samples than dimensions) both
@@ -69,6 +85,12 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6):
                         f'and {sigma2.shape} do not match the mean size '
                         f'{mu1.size}')
     diff = mu1 - mu2
+    if method == 'eigh':
+        return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) -
+                     2 * _trace_sqrt_product_eigh(sigma1, sigma2))
+    if method != 'sqrtm':
+        raise ValueError(f"frechet_distance: method must be 'sqrtm' or "
+                         f"'eigh', got {method!r}")
     covmean = _sqrtm(sigma1.dot(sigma2))
     if not np.isfinite(covmean).all():
         warnings.warn(f'frechet_distance: singular product; adding {eps} to '

@@ -49,3 +49,14 @@ def test_bad_shapes():
         frechet_distance(np.zeros(2), np.eye(2), np.zeros(3), np.eye(3))
     with pytest.raises(DataError, match=r'\(N, D\)'):
         feature_statistics(np.zeros(5))
+
+
+def test_eigh_method_matches_sqrtm():
+    rng = np.random.default_rng(3)
+    mu1, s1 = feature_statistics(rng.normal(size=(300, 20)))
+    mu2, s2 = feature_statistics(rng.normal(size=(300, 20)) @ rng.normal(
+        size=(20, 20)))
+    assert frechet_distance(mu1, s1, mu2, s2, method='eigh') == \
+        pytest.approx(frechet_distance(mu1, s1, mu2, s2), rel=1e-8)
+    with pytest.raises(ValueError, match='method'):
+        frechet_distance(mu1, s1, mu2, s2, method='svd')
