@@ -1,4 +1,6 @@
 from . import transforms  # noqa: F401
+from .anomaly import (AnomalyFolderDataset, MVTecADDataset,  # noqa: F401
+                      VisADataset)
 from .base import LabeledImageDataset, build_transforms
 from .cifar import CIFAR10Dataset
 from .digits import DigitsDataset

@@ -1,3 +1,4 @@
 from .accuracy import Accuracy
+from .anomaly import AnomalyMetric  # noqa: F401
 
 __all__ = ['Accuracy']
