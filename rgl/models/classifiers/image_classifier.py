@@ -48,6 +48,15 @@ class ImageClassifier(BaseModel):
             inputs, labels)``; it returns ``dict(loss_xxx=...)``. Default:
             cross-entropy on the clean inputs.
         label_smoothing (float): for the default cross-entropy.
+        aligners (list[dict], optional): representation aligners (e.g.
+            ``REPAAligner``) bound to feature taps of the backbone. In
+            ``'loss'`` mode each aligns the hidden state of the objective's
+            last forward pass (for noise-robust objectives: the noisy copies
+            ``x + δ``, laid out copy-major) to the encoder tokens of the
+            *clean* images ``x``, repeated per copy. This is REPA's principle
+            applied to robustness; their losses join the objective's.
+            Projector weights are training-only: a checkpoint with them
+            loads into a classifier built without aligners.
     """
 
     def __init__(self,
@@ -58,6 +67,7 @@ class ImageClassifier(BaseModel):
                  std=None,
                  train_loss=None,
                  label_smoothing=0.0,
+                 aligners=None,
                  data_preprocessor=None,
                  init_cfg=None):
         if data_preprocessor is None:
@@ -82,6 +92,34 @@ class ImageClassifier(BaseModel):
         self.train_loss = None if train_loss is None else build_module(
             train_loss)
         self.label_smoothing = label_smoothing
+        self.aligners = nn.ModuleList(
+            [build_module(cfg).bind(self.backbone) for cfg in aligners or []])
+        self._register_load_state_dict_pre_hook(self._drop_aligner_weights)
+
+    def _drop_aligner_weights(self, state_dict, prefix, *args):
+        if len(self.aligners) == 0:
+            for key in [k for k in state_dict
+                        if k.startswith(prefix + 'aligners.')]:
+                state_dict.pop(key)
+
+    def alignment_losses(self, clean_inputs):
+        """Losses of every aligner after a training forward pass."""
+        losses = {}
+        for i, aligner in enumerate(self.aligners):
+            hidden_batch = aligner.tap.output.shape[0]
+            copies, rest = divmod(hidden_batch, clean_inputs.shape[0])
+            if rest or copies == 0:
+                raise ConfigError(
+                    f'aligner {i}: the last forward pass had {hidden_batch} '
+                    f'samples, not a multiple of the batch '
+                    f'({clean_inputs.shape[0]})')
+            targets = [
+                t.repeat(copies, 1, 1) for t in aligner.encode(clean_inputs)
+            ]
+            out = aligner.loss(features=targets)
+            suffix = '' if len(self.aligners) == 1 else f'_{i}'
+            losses.update({k + suffix: v for k, v in out.items()})
+        return losses
 
     def extract_feat(self, x):
         feats = self.backbone(self.normalize(x))
@@ -103,13 +141,18 @@ class ImageClassifier(BaseModel):
         if mode == 'loss':
             labels = stack_labels(data_samples, inputs.device)
             if self.train_loss is not None:
-                return self.train_loss(self.logits, inputs, labels)
-            return dict(loss_cls=F.cross_entropy(
-                self.logits(inputs), labels,
-                label_smoothing=self.label_smoothing))
+                losses = self.train_loss(self.logits, inputs, labels)
+            else:
+                losses = dict(loss_cls=F.cross_entropy(
+                    self.logits(inputs), labels,
+                    label_smoothing=self.label_smoothing))
+            losses.update(self.alignment_losses(inputs))
+            return losses
         if mode == 'predict':
             scores = self.logits(inputs).softmax(dim=1)
             for sample, score in zip(data_samples, scores):
                 sample.set_pred_score(score).set_pred_label(score.argmax())
+            for aligner in self.aligners:
+                aligner.tap.output = None  # taps matter in training only
             return data_samples
         raise ValueError(f'mode must be tensor, loss or predict, got {mode}')

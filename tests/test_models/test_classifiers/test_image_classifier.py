@@ -78,3 +78,58 @@ def test_uint8_batches_are_scaled_by_the_preprocessor():
              data_samples=samples))
     assert data['inputs'].dtype == torch.float32
     torch.testing.assert_close(data['inputs'], x, atol=1 / 255, rtol=0)
+
+
+def _aligned_model(train_loss=None):
+    encoder = dict(type='TimmViTEncoder',
+                   model_name='vit_tiny_patch16_224',
+                   model_kwargs=dict(patch_size=8, depth=1),
+                   input_size=16)
+    return ImageClassifier(
+        backbone=dict(type='SmallConvNet', widths=(8, 16)), num_classes=10,
+        train_loss=train_loss,
+        aligners=[dict(type='REPAAligner', layer='stages.0', in_dim=8,
+                       encoders=encoder,
+                       projector_dim=32)])
+
+
+def test_alignment_loss_equals_a_hand_computation_on_clean_inputs():
+    torch.manual_seed(0)
+    model = _aligned_model()
+    x, samples = _batch()
+    losses = model(x, samples, mode='loss')
+    aligner = model.aligners[0]
+    with torch.no_grad():
+        hidden = model.backbone.stages[0](model.normalize(x))  # (4, 8, 8, 8)
+        tokens = hidden.flatten(2).transpose(1, 2)  # (4, 64, 8)
+        pred = aligner.projectors[0](tokens)
+        target = aligner.encode(x)[0]  # (4, 4, D): a 2x2 grid ...
+        target = F.interpolate(  # ... brought to the 8x8 grid
+            target.transpose(1, 2).reshape(4, -1, 2, 2), size=(8, 8),
+            mode='bilinear', align_corners=False).flatten(2).transpose(1, 2)
+        cos = F.cosine_similarity(pred, target, dim=-1).mean()
+    torch.testing.assert_close(losses['loss_repa'].detach(), -0.5 * cos)
+
+
+def test_aligner_on_noisy_copies_targets_repeated_clean_features():
+    torch.manual_seed(0)
+    model = _aligned_model(
+        train_loss=dict(type='GaussianAugmentationLoss', sigma=0.5,
+                        num_noise=3))
+    x, samples = _batch()
+    seen = []
+    model.aligners[0].encode = lambda imgs, f=model.aligners[0].encode: (
+        seen.append(imgs) or f(imgs))
+    losses = model(x, samples, mode='loss')
+    assert {'loss_repa', 'repa_cos'} <= set(losses)
+    assert len(seen) == 1 and torch.equal(seen[0], x)  # clean targets
+    losses['loss_repa'].backward()
+    assert model.aligners[0].projectors[0][0].weight.grad is not None
+    assert model.backbone.stages[0][0].weight.grad is not None
+
+
+def test_aligner_weights_are_dropped_when_loading_without_aligners():
+    aligned = _aligned_model()
+    plain = _model()
+    plain.normalize = aligned.normalize
+    plain.load_state_dict(aligned.state_dict(), strict=True)
