@@ -5,8 +5,9 @@ from .base import LabeledImageDataset, build_transforms
 from .cifar import CIFAR10Dataset
 from .digits import DigitsDataset
 from .image_folder import ImageFolderDataset, list_images
+from .latents import LatentDataset
 
 __all__ = [
     'LabeledImageDataset', 'build_transforms', 'CIFAR10Dataset',
-    'DigitsDataset', 'ImageFolderDataset', 'list_images'
+    'DigitsDataset', 'ImageFolderDataset', 'list_images', 'LatentDataset'
 ]

@@ -1,0 +1,107 @@
+"""tools/extract_latents.py: ADM crop, moments, flips, encoder features,
+resume after a kill, and the LatentDataset reading the result."""
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import REPO_ROOT
+from rgl.utils.errors import ConfigError
+
+TINY_VAE = dict(block_out_channels=(8, 16), layers_per_block=1,
+                norm_num_groups=4, latent_channels=4, sample_size=16,
+                down_block_types=('DownEncoderBlock2D', ) * 2,
+                up_block_types=('UpDecoderBlock2D', ) * 2)
+
+
+def _setup(tmp_path):
+    from diffusers import AutoencoderKL
+    torch.manual_seed(0)
+    AutoencoderKL(**TINY_VAE).save_pretrained(tmp_path / 'vae')
+    rng = np.random.default_rng(0)
+    for i in range(7):  # 2 classes, non-square images
+        folder = tmp_path / 'images' / f'class{i % 2}'
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (40, 52, 3), dtype=np.uint8)
+                        ).save(folder / f'{i}.png')
+    enc = tmp_path / 'tiny_dino.py'
+    enc.write_text(
+        "encoder = dict(type='DINOv2Encoder', arch='vit_s', grid_size=2,\n"
+        "               model_kwargs=dict(embed_dim=16, depth=1, "
+        "num_heads=2))\n")
+    return enc
+
+
+def _tool_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'extract_latents', f'{REPO_ROOT}/tools/extract_latents.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_adm_center_crop():
+    tool = _tool_module()
+    img = Image.fromarray(np.arange(80 * 40 * 3, dtype=np.uint8).reshape(
+        40, 80, 3))
+    # 40 x 80 -> short side >= 2*16: box-halved to 20 x 40, bicubic to
+    # 16 x 32, centre 16 x 16 crop at columns 8..24
+    half = img.resize((40, 20), Image.BOX).resize((32, 16), Image.BICUBIC)
+    expected = np.asarray(half)[:, 8:24]
+    np.testing.assert_array_equal(tool.adm_center_crop(img, 16), expected)
+
+
+@pytest.mark.slow
+def test_extract_resume_and_read(tool, tmp_path):
+    enc_cfg = _setup(tmp_path)
+    out = tmp_path / 'latents'
+    args = ['tools/extract_latents.py', str(tmp_path / 'images'), str(out),
+            '--vae', str(tmp_path / 'vae'), '--resolution', '16',
+            '--shard-size', '3', '--batch-size', '2', '--flip',
+            '--save-images', '--encoder', str(enc_cfg)]
+    res = tool(args)
+    assert res.returncode == 0, res.stderr[-3000:]
+    index = json.loads((out / 'index.json').read_text())
+    assert index['counts'] == [3, 3, 1] and index['latent_size'] == 8
+    assert index['scaling_factor'] == pytest.approx(0.18215)
+
+    # a killed run: shard 1 never written, shard 2 half-written garbage
+    first = (out / 'shard_00000.pt').stat().st_mtime_ns
+    good = torch.load(out / 'shard_00001.pt', weights_only=True)
+    (out / 'shard_00001.pt').unlink()
+    (out / 'shard_00002.pt').write_bytes(b'\x00' * 10)
+    (out / 'index.json').unlink()
+    res = tool(args)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert 'resuming: 1 of' in res.stdout
+    assert (out / 'shard_00000.pt').stat().st_mtime_ns == first
+    redone = torch.load(out / 'shard_00001.pt', weights_only=True)
+    torch.testing.assert_close(redone['moments'], good['moments'])
+    assert sorted(os.listdir(out)) == ['index.json', 'meta.json'] + [
+        f'shard_0000{i}.pt' for i in range(3)]
+
+    from rgl.datasets import LatentDataset
+    from rgl.registry import MODELS
+    ds = LatentDataset(str(out), flip='random', features=['tiny_dino'],
+                       sample_posterior=False)
+    assert len(ds) == 7 and ds.classes == ('class0', 'class1')
+    item = ds[4]
+    assert item['inputs'].shape == (4, 8, 8)
+    assert item['images'].shape == (3, 16, 16)
+    assert item['features'][0].shape == (4, 16)
+    # stored moments are the VAE's on the stored crop
+    vae = MODELS.build(dict(type='AutoencoderKL',
+                            pretrained=str(tmp_path / 'vae')))
+    img = item['images'].float()[None] / 255
+    mean, _ = vae.encode_moments(img)
+    torch.testing.assert_close(item['inputs'], 0.18215 * mean[0],
+                               atol=1e-4, rtol=1e-4)
+
+    # other options into the same folder: refused (checked in-process)
+    meta = json.loads((out / 'meta.json').read_text())
+    with pytest.raises(ConfigError, match='other options.*resolution'):
+        _tool_module().check_meta(str(out), dict(meta, resolution=32))
