@@ -202,8 +202,8 @@ def main(argv=None):
         tensors = extract_shard(chunk, vae, encoders, args, device)
         tensors['indices'] = torch.arange(starts[i], starts[i] + len(chunk))
         write_shard(osp.join(args.out, shard_name(i)), tensors)
-    if world > 1:
-        dist.barrier()
+    if world > 1 and dist.is_initialized():
+        dist.barrier()  # every rank's shards exist before the index
     if rank == 0:
         counts = [len(samples[s:s + args.shard_size]) for s in starts]
         index = dict(meta, counts=counts, classes=list(dataset.classes),
@@ -215,7 +215,7 @@ def main(argv=None):
             json.dump(index, f, indent=2)
         print(f'wrote {len(samples)} latents in {len(counts)} shards to '
               f'{args.out}')
-    if world > 1:
+    if world > 1 and dist.is_initialized():
         dist.destroy_process_group()
 
 

@@ -105,3 +105,29 @@ def test_extract_resume_and_read(tool, tmp_path):
     meta = json.loads((out / 'meta.json').read_text())
     with pytest.raises(ConfigError, match='other options.*resolution'):
         _tool_module().check_meta(str(out), dict(meta, resolution=32))
+
+
+def test_ranks_split_shards(tmp_path, monkeypatch):
+    """Rank r of W writes shards i = r (mod W); rank 0 writes the index
+    (here the ranks run one after the other in this process)."""
+    enc_cfg = _setup(tmp_path)
+    tool = _tool_module()
+    out = tmp_path / 'latents'
+    args = [str(tmp_path / 'images'), str(out), '--vae',
+            str(tmp_path / 'vae'), '--resolution', '16', '--shard-size', '2',
+            '--encoder', str(enc_cfg)]
+    monkeypatch.setattr(tool, 'init_dist', lambda launcher: (1, 2))
+    tool.main(args)
+    assert sorted(p.name for p in out.glob('shard_*')) == [
+        'shard_00001.pt', 'shard_00003.pt']
+    assert not (out / 'index.json').exists()
+    monkeypatch.setattr(tool, 'init_dist', lambda launcher: (0, 2))
+    tool.main(args)
+    index = json.loads((out / 'index.json').read_text())
+    assert index['counts'] == [2, 2, 2, 1]
+    from rgl.datasets import LatentDataset
+    ds = LatentDataset(str(out), features=['tiny_dino'])
+    labels = [ds[i]['data_samples'].gt_label.item() for i in range(7)]
+    assert labels == [0, 0, 0, 0, 1, 1, 1]  # class0 holds images 0, 2, 4, 6
+    shard = torch.load(out / 'shard_00003.pt', weights_only=True)
+    assert shard['indices'].tolist() == [6]

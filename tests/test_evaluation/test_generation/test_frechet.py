@@ -60,3 +60,30 @@ def test_eigh_method_matches_sqrtm():
         pytest.approx(frechet_distance(mu1, s1, mu2, s2), rel=1e-8)
     with pytest.raises(ValueError, match='method'):
         frechet_distance(mu1, s1, mu2, s2, method='svd')
+
+
+def test_encoder_frechet_distance():
+    from rgl.evaluation.generation import (encoder_features,
+                                           encoder_frechet_distance)
+
+    class MeanTokens(torch.nn.Module):  # tokens = 4 pixel quadrants
+        def forward(self, x):
+            n = x.shape[0]
+            return x.reshape(n, x.shape[1], 2, 4, 2, 4).permute(
+                0, 2, 4, 1, 3, 5).reshape(n, 4, -1)
+
+    torch.manual_seed(0)
+    real = torch.rand(64, 1, 8, 8)
+    enc = MeanTokens()
+    feats = encoder_features(enc, real, batch_size=10)
+    torch.testing.assert_close(feats.float(), enc(real).mean(1))
+    assert encoder_frechet_distance(enc, real, real) == pytest.approx(
+        0, abs=1e-6)
+    shifted = (real + 0.5).clamp(0, 1)
+    mu1, s1 = feature_statistics(feats)
+    mu2, s2 = feature_statistics(encoder_features(enc, shifted))
+    assert encoder_frechet_distance(enc, real, shifted) == pytest.approx(
+        frechet_distance(mu1, s1, mu2, s2)) and \
+        encoder_frechet_distance(enc, real, shifted) > 0.1
+    as_uint8 = (real * 255).round().to(torch.uint8)
+    assert encoder_frechet_distance(enc, real, as_uint8) < 1e-3
