@@ -8,6 +8,7 @@ from torch import nn
 from rgl.registry import MODELS
 from rgl.utils.checkpoint import load_state_dict_file
 from rgl.utils.errors import CheckpointError, ConfigError, DataError
+from .inference import InferenceCache
 from .statistics import (binomial_two_sided_pvalue, certified_radius,
                          clopper_pearson_lower)
 
@@ -72,11 +73,13 @@ class SmoothedClassifier(nn.Module):
             ``denoise(x_noisy, sigma) -> x_hat``, applied between the noise
             and the classifier (denoised smoothing).
         amp (bool): autocast to float16 on CUDA.
-        channels_last (bool): channels-last memory format on CUDA.
+        channels_last (bool): channels-last memory format (CPU and CUDA).
+        fold_bn (bool): fold eval-mode BatchNorm into the convolutions of
+            an inference copy (see :mod:`.inference`).
     """
 
     def __init__(self, classifier, sigma, num_classes=None, checkpoint=None,
-                 denoiser=None, amp=True, channels_last=True):
+                 denoiser=None, amp=True, channels_last=True, fold_bn=True):
         super().__init__()
         check_sigma(sigma)
         self.classifier = _build(classifier)
@@ -97,6 +100,8 @@ class SmoothedClassifier(nn.Module):
         self.denoiser = None if denoiser is None else _build(denoiser)
         self.amp = amp
         self.channels_last = channels_last
+        self.fold_bn = fold_bn
+        self._fast = InferenceCache()
         self.eval()
 
     # ------------------------------------------------------------------
@@ -115,12 +120,13 @@ class SmoothedClassifier(nn.Module):
             return p.device
         return torch.device('cpu')
 
-    def base_logits(self, x, sigma=None):
+    def base_logits(self, x, sigma=None, classifier=None):
         """``f(x)`` (or ``f(D(x, σ))`` with a denoiser) with a shape check."""
         if self.denoiser is not None:
             x = self.denoiser.denoise(x, self.sigma if sigma is None else
                                       sigma)
-        fn = getattr(self.classifier, 'logits', self.classifier)
+        classifier = self.classifier if classifier is None else classifier
+        fn = getattr(classifier, 'logits', classifier)
         logits = fn(x)
         if logits.dim() != 2 or logits.shape != (x.shape[0],
                                                  self.num_classes):
@@ -161,10 +167,11 @@ class SmoothedClassifier(nn.Module):
         if x.dim() == 3:
             x = x[None]
         b, k = x.shape[0], self.num_classes
-        memory_format = (torch.channels_last if device.type == 'cuda'
-                         and self.channels_last else torch.contiguous_format)
-        if memory_format is torch.channels_last:
-            self.classifier.to(memory_format=memory_format)
+        memory_format = (torch.channels_last if self.channels_last
+                         and x.dim() == 4 else torch.contiguous_format)
+        classifier = self._fast.get(
+            self.classifier, self.fold_bn,
+            memory_format is torch.channels_last)
         counts = torch.zeros(b * k, dtype=torch.long, device=device)
         total = b * num
         # One noise buffer reused for every batch: no per-batch allocation.
@@ -178,7 +185,8 @@ class SmoothedClassifier(nn.Module):
                 noisy = buf[:stop - start]
                 noisy.normal_(0.0, sigma, generator=generator)
                 noisy.add_(x[owner])
-                pred = self.base_logits(noisy, sigma).argmax(dim=1)
+                pred = self.base_logits(noisy, sigma,
+                                        classifier).argmax(dim=1)
                 counts += torch.bincount(owner * k + pred, minlength=b * k)
         return counts.view(b, k)
 

@@ -170,3 +170,36 @@ def test_denoiser_is_called_with_sigma():
     counts = smooth.sample_counts(_images([3.0]), 100, 50)
     assert counts[0].tolist() == [100, 0]
     assert seen == [0.5, 0.5]
+
+
+def test_folded_inference_copy_is_the_same_function_and_stays_fresh():
+    from rgl.registry import MODELS
+    model = dict(type='ImageClassifier', mean=[0.5], std=[0.5],
+                 backbone=dict(type='SmallConvNet', widths=(4, 8)),
+                 num_classes=10)
+    smooth = MODELS.build(dict(type='SmoothedClassifier', classifier=model,
+                               sigma=0.25))
+    clf = smooth.classifier
+    # non-trivial BatchNorm statistics
+    clf.train()
+    with torch.no_grad():
+        clf.logits(torch.rand(64, 1, 8, 8) * 3)
+    clf.eval()
+    fast = smooth._fast.get(clf, fold_bn=True, channels_last=True)
+    assert fast is not clf
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in fast.modules())
+    x = torch.rand(16, 1, 8, 8)
+    torch.testing.assert_close(fast.logits(x), clf.logits(x), rtol=1e-4,
+                               atol=1e-5)
+    assert smooth._fast.get(clf, True, True) is fast  # cached
+    smooth.sample_counts(x, 4, 32)
+    # the classifier stays trainable after certification (no inference
+    # tensors) and a weight update refreshes the folded copy
+    opt = torch.optim.SGD(clf.parameters(), lr=0.1)
+    clf.logits(x).sum().backward()
+    opt.step()
+    clf.eval()
+    fresh = smooth._fast.get(clf, True, True)
+    assert fresh is not fast
+    torch.testing.assert_close(fresh.logits(x), clf.logits(x), rtol=1e-4,
+                               atol=1e-5)
