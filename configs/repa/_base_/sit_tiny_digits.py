@@ -1,18 +1,16 @@
 # Shared part of the tiny digits recipe pair (REPA vs. no alignment, same
 # budget): a 4-block SiT on 16x16 grey digits in pixel space, trained by flow
 # matching on CPU in a few minutes with `tools/dist_train.sh <cfg> 2`.
-_base_ = ['../../_base_/default_runtime.py']
+_base_ = [
+    '../../_base_/default_runtime.py',
+    '../encoders/mae_vit-tiny-p4_digits_encoder.py',
+]
 
 img_size = 16
-# The tiny encoder rgl ships (MAE ViT-tiny, patch 4 on 32x32 digits: 8x8
-# tokens, the same grid as this SiT's 16/2 = 8): the REPA target and the
-# feature space of the FD_enc score.
-digits_encoder = dict(
-    type='MAEEncoder',
-    arch=dict(embed_dims=128, num_layers=4, num_heads=4,
-              feedforward_channels=512),
-    patch_size=4, input_size=32, mean=None, std=None,
-    checkpoint='assets/encoders/mae_vit-tiny-p4_digits.pth')
+# The tiny encoder rgl ships (MAE ViT-tiny, patch 4, 8x8 tokens of 128-d,
+# the same grid as this SiT's 16/2 = 8): the REPA target and the feature
+# space of the FD_enc score.
+digits_encoder = {{_base_.encoder}}
 
 model = dict(
     type='FlowMatching',
