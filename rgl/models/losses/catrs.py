@@ -45,6 +45,13 @@ class CATRSLoss(nn.Module):
         sigma (float): σ. num_noise (int): M. lbd (float): λ.
         epsilon (float): ε, the L2 radius of the noise-space attack.
         num_steps (int): T.
+        teacher (dict | nn.Module, optional): a smoothed classifier (e.g.
+            ``SmoothedClassifier`` of a Gaussian σ=0.25 model with its
+            ``checkpoint``) whose vote frequencies over
+            ``teacher_num_samples`` draws serve as ``p̂``: the reference's
+            precomputed smoothed predictions, estimated on the fly. Frozen
+            and kept out of this module's parameters and checkpoints.
+        teacher_num_samples (int): draws per image for the teacher.
 
     ``forward(classifier_fn, inputs, labels, smoothed_pred=None)``:
     ``smoothed_pred`` ``(B, K)`` is the precomputed ``p̂`` (e.g. vote
@@ -53,8 +60,16 @@ class CATRSLoss(nn.Module):
     """
 
     def __init__(self, sigma, num_noise=4, lbd=1.0, epsilon=1.0,
-                 num_steps=4):
+                 num_steps=4, teacher=None, teacher_num_samples=16):
         super().__init__()
+        self._teacher = []  # a list: not a submodule, never trained/saved
+        if teacher is not None:
+            from rgl.registry import MODELS
+            teacher = teacher if isinstance(teacher, nn.Module) else \
+                MODELS.build(teacher)
+            teacher.requires_grad_(False).eval()
+            self._teacher.append(teacher)
+        self.teacher_num_samples = teacher_num_samples
         check_noise_args(sigma, num_noise, 'CATRSLoss')
         if epsilon < 0 or num_steps < 0:
             raise ConfigError('CATRSLoss.epsilon and num_steps must be >= 0')
@@ -88,12 +103,22 @@ class CATRSLoss(nn.Module):
                 delta = ((delta - mu) / rms * rms0 + mu0).detach()
         return delta
 
+    def teacher_votes(self, inputs):
+        teacher = self._teacher[0].to(inputs.device)
+        n = self.teacher_num_samples
+        counts = teacher.sample_counts(inputs.detach(), n,
+                                       batch_size=n * inputs.shape[0])
+        # a normal tensor (not an inference one) can enter the loss graph
+        return counts.float().clone() / n
+
     def forward(self, classifier_fn, inputs, labels, smoothed_pred=None):
         m, b = self.num_noise, inputs.shape[0]
         noise = draw_noise(inputs, self.sigma, m)
         logits = per_copy(classifier_fn(repeat_copies(inputs, m) + noise), m)
         k = logits.shape[-1]
         votes = F.one_hot(logits.argmax(-1), k).float().mean(0)  # (B, K)
+        if smoothed_pred is None and self._teacher:
+            smoothed_pred = self.teacher_votes(inputs)
         if smoothed_pred is not None:
             if smoothed_pred.shape != (b, k):
                 raise DataError(f'smoothed_pred must have shape ({b}, {k}), '

@@ -189,3 +189,27 @@ def test_eval_mode_restores_and_bad_args():
         MODELS.build(dict(type='ConsistencyLoss', sigma=0.25, num_noise=0))
     with pytest.raises(ConfigError, match='sigma'):
         MODELS.build(dict(type='CATRSLoss', sigma=-1))
+
+
+def test_catrs_teacher_supplies_the_smoothed_prediction(tmp_path):
+    teacher_model = _classifier().eval()
+    path = tmp_path / 'teacher.pth'
+    torch.save(dict(state_dict=teacher_model.state_dict()), path)
+    cfg = dict(type='ImageClassifier', mean=[0.5], std=[0.5],
+               backbone=dict(type='SmallConvNet', widths=(4, 8)),
+               num_classes=5)
+    loss = MODELS.build(dict(
+        type='CATRSLoss', sigma=SIGMA, num_noise=2, lbd=1.0, epsilon=0.0,
+        teacher=dict(type='SmoothedClassifier', classifier=cfg, sigma=0.0001,
+                     checkpoint=str(path)),
+        teacher_num_samples=8))
+    assert not list(loss.parameters())  # frozen, not part of the model
+    x, _ = _batch()
+    pb = loss.teacher_votes(x)
+    # σ ≈ 0: every draw votes for the teacher's clean prediction
+    want = F.one_hot(teacher_model.logits(x).argmax(1), 5).float()
+    torch.testing.assert_close(pb, want)
+    student = _classifier()
+    out = loss(student.logits, x, teacher_model.logits(x).argmax(1))
+    sum(out.values()).backward()
+    assert student.head.weight.grad.abs().sum() > 0
