@@ -71,6 +71,8 @@ def main():
                    else 'cpu')
     p.add_argument('--threads', type=int, default=None)
     p.add_argument('--repeats', type=int, default=3)
+    p.add_argument('--cpu-bf16', action='store_true',
+                   help='also time rgl with bfloat16 autocast on CPU')
     p.add_argument('--skip-reference', action='store_true')
     args = p.parse_args()
     if args.threads:
@@ -116,22 +118,33 @@ def main():
     # warm-up (allocator, oneDNN/cuDNN kernels, the folded copy)
     smooth.certify(x[:1], 10, args.batch, 0.001, args.batch)
     ref.certify(x[0], 10, args.batch, 0.001, args.batch)
-    ours, theirs = [], []
+    ours, theirs, bf16 = [], [], []
     # interleaved repeats: a shared machine's load hits both alike
     for _ in range(args.repeats):
         ours.append(run_ours())
         if not args.skip_reference:
             theirs.append(run_reference())
+        if args.cpu_bf16 and args.device == 'cpu':
+            smooth.cpu_bf16 = True
+            bf16.append(run_ours())
+            smooth.cpu_bf16 = False
     print(f'rgl SmoothedClassifier (batched across images): median '
           f'{np.median(ours):.3f} images/s  (runs: '
           f'{", ".join(f"{v:.3f}" for v in ours)})')
+    if bf16:
+        print(f'rgl with cpu_bf16=True (bfloat16 autocast):     median '
+              f'{np.median(bf16):.3f} images/s  (runs: '
+              f'{", ".join(f"{v:.3f}" for v in bf16)})')
     if theirs:
         ratios = np.array(ours) / np.array(theirs)
         print(f'reference per-image loop (core.py design):     median '
               f'{np.median(theirs):.3f} images/s  (runs: '
               f'{", ".join(f"{v:.3f}" for v in theirs)})')
-        print(f'speed-up: median {np.median(ratios):.2f}x (per-run '
+        print(f'speed-up (fp32): median {np.median(ratios):.2f}x (per-run '
               f'{", ".join(f"{v:.2f}" for v in ratios)})')
+        if bf16:
+            print(f'speed-up (bf16): median '
+                  f'{np.median(np.array(bf16) / np.array(theirs)):.2f}x')
 
 
 if __name__ == '__main__':

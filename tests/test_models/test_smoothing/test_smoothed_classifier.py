@@ -203,3 +203,13 @@ def test_folded_inference_copy_is_the_same_function_and_stays_fresh():
     assert fresh is not fast
     torch.testing.assert_close(fresh.logits(x), clf.logits(x), rtol=1e-4,
                                atol=1e-5)
+
+
+def test_cpu_bf16_autocast_is_opt_in():
+    smooth = SmoothedClassifier(Threshold(), sigma=0.5, num_classes=2)
+    assert isinstance(smooth._autocast(torch.device('cpu')),
+                      __import__('contextlib').nullcontext)
+    smooth.cpu_bf16 = True
+    with smooth._autocast(torch.device('cpu')):
+        y = torch.nn.Linear(4, 2)(torch.rand(3, 4))
+    assert y.dtype == torch.bfloat16
