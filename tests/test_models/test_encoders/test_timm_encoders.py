@@ -1,4 +1,6 @@
 """DINOv2 / MoCo v3 encoders: official key layouts load and reproduce timm."""
+import re
+
 import pytest
 import timm
 import torch
@@ -112,5 +114,23 @@ def test_mocov3_official_layout(tmp_path):
     enc = MoCoV3Encoder('vit_s', checkpoint=str(path), grid_size=4,
                         model_kwargs=TINY)
     x = torch.rand(2, 3, 64, 64)
+    torch.testing.assert_close(enc(x), _expected(ref, enc, x), atol=1e-5,
+                               rtol=1e-5)
+
+
+def test_dinov2_giant_swiglu_official_names(tmp_path):
+    # ViT-g's official SwiGLU MLP is `mlp.w12` / `mlp.w3` (timm: fc1 / fc2)
+    ref = _reference('vit_giant_patch14_dinov2', 28)
+    sd = _official_dinov2(ref, registers=False)
+    # ... and training checkpoints group blocks in chunks: blocks.<c>.<i>.
+    sd = {re.sub(r'^blocks\.(\d+)\.', r'blocks.\1.\1.', k).replace(
+        'mlp.fc1', 'mlp.w12').replace('mlp.fc2', 'mlp.w3'): v
+          for k, v in sd.items()}
+    assert 'blocks.1.1.mlp.w12.weight' in sd
+    path = tmp_path / 'dinov2_vitg14_pretrain.pth'
+    torch.save(sd, path)
+    enc = DINOv2Encoder('vit_g', checkpoint=str(path), grid_size=2,
+                        model_kwargs=TINY)
+    x = torch.rand(1, 3, 28, 28)
     torch.testing.assert_close(enc(x), _expected(ref, enc, x), atol=1e-5,
                                rtol=1e-5)
