@@ -142,7 +142,9 @@ def main(argv=None):
     dataset, ds_cfg = build_dataset(cfg, s['split'])
     classes = getattr(dataset, 'metainfo', {}).get('classes')
     smooth_cfg = dict(cfg.get('smoothing') or dict(type='SmoothedClassifier'))
-    smooth_cfg.update(classifier=cfg.model, sigma=s['sigma'],
+    # the training objective (and e.g. a CAT-RS teacher) is not needed here
+    model_cfg = {k: v for k, v in cfg.model.items() if k != 'train_loss'}
+    smooth_cfg.update(classifier=model_cfg, sigma=s['sigma'],
                       checkpoint=args.checkpoint, amp=not args.fp32,
                       channels_last=not args.fp32)
     if classes and 'num_classes' not in smooth_cfg:
@@ -156,7 +158,7 @@ def main(argv=None):
         if torch.cuda.is_available() else 'cpu'))
     smooth.to(device).eval()
 
-    run = dict(config_model=str(cfg.model), dataset=str(ds_cfg),
+    run = dict(config_model=str(model_cfg), dataset=str(ds_cfg),
                checkpoint_sha256=file_digest(args.checkpoint),
                **{k: s[k] for k in ('sigma', 'n0', 'n', 'alpha', 'skip',
                                     'max', 'split', 'seed')})

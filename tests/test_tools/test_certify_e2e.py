@@ -82,3 +82,41 @@ def test_train_certify_resume_dist_analyze(tool, tmp_path):
     assert table[0] == '| run | ACR | r=0 | r=0.5 |'
     assert table[2].startswith('| n2000 |')
     assert png.read_bytes()[:4] == b'\x89PNG'
+
+
+def _load_certify_tool():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'rgl_tool_certify', os.path.join(REPO_ROOT, 'tools', 'certify.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize('flags,key', [
+    (['--alpha', '1.5'], 'alpha'), (['--sigma', '0'], 'sigma'),
+    (['--n0', '0'], 'n0'), (['--n', '-5'], 'n'), (['--skip', '0'], 'skip')])
+def test_certify_rejects_bad_arguments(tmp_path, flags, key):
+    from rgl.utils.errors import ConfigError
+    ckpt = tmp_path / 'x.pth'
+    ckpt.write_bytes(b'')
+    with pytest.raises(ConfigError, match=key):
+        _load_certify_tool().main([os.path.join(REPO_ROOT, CFG), str(ckpt),
+                                   '--out', str(tmp_path / 'o.tsv')] + flags)
+
+
+def test_certify_rejects_mismatched_num_classes(tmp_path):
+    import torch
+
+    from rgl.registry import MODELS
+    from rgl.utils.errors import ConfigError
+    cfg = tmp_path / 'five.py'
+    cfg.write_text(f"_base_ = [{os.path.join(REPO_ROOT, CFG)!r}]\n"
+                   "model = dict(num_classes=5)\n")
+    from mmengine.config import Config
+    model = MODELS.build(Config.fromfile(str(cfg)).model)
+    ckpt = tmp_path / 'five.pth'
+    torch.save(dict(state_dict=model.state_dict()), ckpt)
+    with pytest.raises(ConfigError, match='num_classes'):
+        _load_certify_tool().main([str(cfg), str(ckpt), '--out',
+                                   str(tmp_path / 'o.tsv')])
