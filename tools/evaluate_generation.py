@@ -38,6 +38,9 @@ def parse_args(argv=None):
     p.add_argument('--out', help='write the scores to this JSON file')
     p.add_argument('--batch-size', type=int, default=100)
     p.add_argument('--device', default='cpu')
+    p.add_argument('--save-ref-stats',
+                   help='write the reference mu/sigma/mu_s/sigma_s (and '
+                   'arr_0 when given) to this .npz, reusable as REF')
     p.add_argument('--frechet-method', choices=['sqrtm', 'eigh'],
                    default='sqrtm', help='sqrtm: ADM\'s computation; eigh: '
                    'the same value for PSD covariances, much faster on CPU')
@@ -61,6 +64,20 @@ def markdown_table(scores):
     rule = '|' + '|'.join('---' for _ in cols) + '|'
     row = '| ' + ' | '.join(f'{scores[k]:.4f}' for k, _ in cols) + ' |'
     return '\n'.join([head, rule, row])
+
+
+def save_ref_stats(path, ref, feats):
+    from rgl.evaluation.generation import feature_statistics
+    out = {k: feats[k] for k in ('mu', 'sigma', 'mu_s', 'sigma_s')
+           if k in feats}
+    if 'mu' not in out:
+        out['mu'], out['sigma'] = feature_statistics(feats['pool'])
+    if 'mu_s' not in out and 'spatial' in feats:
+        out['mu_s'], out['sigma_s'] = feature_statistics(feats['spatial'])
+    if 'arr_0' in ref:
+        out['arr_0'] = ref['arr_0']
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    np.savez(path, **out)
 
 
 def main(argv=None):
@@ -90,6 +107,8 @@ def main(argv=None):
     if 'arr_0' in ref:
         ref_feats.update(extract_inception_features(
             model, ref['arr_0'], args.batch_size, desc='reference'))
+    if args.save_ref_stats:
+        save_ref_stats(args.save_ref_stats, ref, ref_feats)
     smp_feats = extract_inception_features(model, sample['arr_0'],
                                            args.batch_size, desc='samples')
     scores = generation_metrics(ref_feats, smp_feats,

@@ -19,8 +19,13 @@ def test_evaluate_generation_tool(tool, tmp_path):
     out = tool(['tools/evaluate_generation.py', str(tmp_path / 'ref.npz'),
                 str(tmp_path / 'same.npz'), '--inception', str(weights),
                 '--out', str(tmp_path / 'scores.json'), '--batch-size', '4',
-                '--frechet-method', 'eigh'])
+                '--frechet-method', 'eigh', '--save-ref-stats',
+                str(tmp_path / 'ref_stats.npz')])
     assert out.returncode == 0, out.stderr[-2000:]
+    stats = np.load(tmp_path / 'ref_stats.npz')
+    assert stats['mu'].shape == (2048, ) and stats['sigma_s'].shape == (
+        2023, 2023)
+    np.testing.assert_array_equal(stats['arr_0'], ref)
     assert '| FID | sFID | IS | Precision | Recall |' in out.stdout
     scores = json.loads((tmp_path / 'scores.json').read_text())
     # identical batches: zero distances, full precision and recall
