@@ -25,6 +25,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from rgl.utils.cli import run_cli  # noqa: E402
+from rgl.datasets.latents import adm_center_crop, load_crop  # noqa: E402,F401
 from rgl.utils.errors import ConfigError, DataError  # noqa: E402
 
 
@@ -51,34 +52,6 @@ def parse_args(argv=None):
     p.add_argument('--launcher', choices=['none', 'pytorch'],
                    default='none')
     return p.parse_args(argv)
-
-
-def adm_center_crop(pil_image, size):
-    """ADM's ``center_crop_arr``: halve with a box filter while the short
-    side is at least 2·size, bicubic-resize the short side to size, crop."""
-    import numpy as np
-    from PIL import Image
-    while min(*pil_image.size) >= 2 * size:
-        pil_image = pil_image.resize(
-            tuple(x // 2 for x in pil_image.size), resample=Image.BOX)
-    scale = size / min(*pil_image.size)
-    pil_image = pil_image.resize(
-        tuple(round(x * scale) for x in pil_image.size),
-        resample=Image.BICUBIC)
-    arr = np.asarray(pil_image)
-    top, left = (arr.shape[0] - size) // 2, (arr.shape[1] - size) // 2
-    return arr[top:top + size, left:left + size]
-
-
-def load_crop(path, size):
-    import torch
-    from PIL import Image
-    try:
-        with Image.open(path) as im:
-            arr = adm_center_crop(im.convert('RGB'), size)
-    except OSError as err:
-        raise DataError(f'cannot read image {path}: {err}') from None
-    return torch.from_numpy(arr.copy()).permute(2, 0, 1)  # uint8 (3, S, S)
 
 
 def init_dist(launcher):
@@ -183,7 +156,8 @@ def main(argv=None):
     meta = dict(num_images=len(samples), resolution=args.resolution,
                 shard_size=args.shard_size, flip=args.flip,
                 images=args.save_images, features=sorted(encoders),
-                vae=osp.abspath(args.vae))
+                vae=osp.abspath(args.vae),
+                data_root=osp.abspath(args.data_root), split=args.split)
     os.makedirs(args.out, exist_ok=True)
     check_meta(args.out, meta)
     if rank == 0:

@@ -31,6 +31,35 @@ INDEX_FILE = 'index.json'
 META_FILE = 'meta.json'
 
 
+def adm_center_crop(pil_image, size):
+    """ADM's ``center_crop_arr``: halve with a box filter while the short
+    side is at least 2·size, bicubic-resize the short side to size, crop
+    the centre; returns a uint8 (size, size, 3) array."""
+    import numpy as np
+    from PIL import Image
+    while min(*pil_image.size) >= 2 * size:
+        pil_image = pil_image.resize(
+            tuple(x // 2 for x in pil_image.size), resample=Image.BOX)
+    scale = size / min(*pil_image.size)
+    pil_image = pil_image.resize(
+        tuple(round(x * scale) for x in pil_image.size),
+        resample=Image.BICUBIC)
+    arr = np.asarray(pil_image)
+    top, left = (arr.shape[0] - size) // 2, (arr.shape[1] - size) // 2
+    return arr[top:top + size, left:left + size]
+
+
+def load_crop(path, size):
+    """The ADM crop of the image at ``path`` as uint8 (3, size, size)."""
+    from PIL import Image
+    try:
+        with Image.open(path) as im:
+            arr = adm_center_crop(im.convert('RGB'), size)
+    except OSError as err:
+        raise DataError(f'cannot read image {path}: {err}') from None
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1)
+
+
 def shard_name(i):
     return f'shard_{i:05d}.pt'
 
@@ -86,7 +115,9 @@ class LatentDataset(Dataset):
         data_root (str): a folder written by tools/extract_latents.py.
         flip (str): ``'none'``; ``'random'`` uses the stored flipped
             latents (and flips image/features alike) with probability 0.5.
-        with_images (bool): return the raw images (needs ``--save-images``).
+        with_images (bool): return the raw images: the stored crops
+            (``--save-images``), else the ADM crops of the source image
+            folder recorded in the index, when it still exists.
         features (Sequence[str]): pre-extracted encoder features to return.
         sample_posterior (bool): draw z; ``False`` returns s · μ.
         scaling_factor (float, optional): overrides the VAE's s.
@@ -109,7 +140,12 @@ class LatentDataset(Dataset):
                               f'{data_root} (has '
                               f'{self.index.get("features", [])})')
         self.flip, self.features = flip, list(features)
-        self.with_images = bool(with_images and self.index.get('images'))
+        self.stored_images = bool(self.index.get('images'))
+        self._source = None
+        if with_images and not self.stored_images:
+            self._source = self._source_images()
+        self.with_images = bool(with_images and (self.stored_images or
+                                                 self._source is not None))
         self.sample_posterior = sample_posterior
         self.scaling_factor = float(scaling_factor or
                                     self.index['scaling_factor'])
@@ -123,6 +159,19 @@ class LatentDataset(Dataset):
                 raise DataError(f'latent shard missing: {path} (index lists '
                                 f'{len(self.counts)} shards)')
         self._shards = {}
+
+    def _source_images(self):
+        root = self.index.get('data_root')
+        if not root or not osp.isdir(root):
+            return None
+        from .image_folder import ImageFolderDataset
+        paths = [p for p, _ in ImageFolderDataset(
+            root, split=self.index.get('split')).samples]
+        if len(paths) != self.index['num_images']:
+            raise DataError(f'{root} now holds {len(paths)} images, the '
+                            f'latents in {self.data_root} were extracted '
+                            f'from {self.index["num_images"]}')
+        return paths
 
     @property
     def metainfo(self):
@@ -155,7 +204,9 @@ class LatentDataset(Dataset):
             else mean
         out = dict(inputs=(z - self.shift_factor) * self.scaling_factor)
         if self.with_images:
-            img = shard['images'][j]
+            img = shard['images'][j] if self.stored_images else load_crop(
+                self._source[int(shard['indices'][j])],
+                self.index['resolution'])
             out['images'] = img.flip(-1) if flipped else img.clone()
         if self.features:
             prefix = 'features_flip.' if flipped else 'features.'

@@ -131,3 +131,8 @@ def test_ranks_split_shards(tmp_path, monkeypatch):
     assert labels == [0, 0, 0, 0, 1, 1, 1]  # class0 holds images 0, 2, 4, 6
     shard = torch.load(out / 'shard_00003.pt', weights_only=True)
     assert shard['indices'].tolist() == [6]
+    # no stored crops: images come from the source folder, ADM-cropped
+    assert 'images' not in shard and ds.with_images
+    from rgl.datasets.latents import load_crop
+    torch.testing.assert_close(
+        ds[6]['images'], load_crop(tmp_path / 'images/class1/5.png', 16))
