@@ -176,9 +176,11 @@ class FrozenEncoder(nn.Module):
             x = x.expand(-1, 3, -1, -1)
         x = x.float()
         if x.shape[-2:] != (self.input_size, self.input_size):
+            linear = self.interpolation in ('bilinear', 'bicubic')
             x = F.interpolate(x, size=(self.input_size, self.input_size),
-                              mode=self.interpolation, align_corners=False,
-                              antialias=self.antialias)
+                              mode=self.interpolation,
+                              align_corners=False if linear else None,
+                              antialias=self.antialias and linear)
         return (x - self.pixel_mean) / self.pixel_std
 
     def forward_tokens(self, x):

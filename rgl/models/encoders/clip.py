@@ -14,7 +14,10 @@ class CLIPEncoder(FrozenEncoder):
     ViT-L/14, REPA's ``clip-vit-L``).
 
     Args:
-        model_name (str): an open_clip architecture, e.g. ``'ViT-L-14'``.
+        model_name (str): an open_clip architecture. OpenAI's released
+            weights need the QuickGELU variants (``'ViT-L-14-quickgelu'``);
+            a wrong activation loads without a key error but gives wrong
+            features.
         checkpoint (str, optional): a local CLIP state dict: a full
             open_clip/OpenAI model (``visual.*`` keys; the text tower is
             ignored) or the visual tower alone.
