@@ -12,7 +12,12 @@ It returns what the ADM evaluator reads from the TF graph:
   recall);
 - ``spatial``: the first 7 channels of ``mixed_6/conv`` (the 1x1 branch of
   Mixed_6d, 17 x 17), flattened to 2023-d (sFID);
-- ``logits``: the 1008 logits whose softmax gives the Inception Score.
+- ``logits``: the 1008 logits whose softmax gives the Inception Score,
+  ``pool_3 @ Wᵀ`` without the bias, as ADM (it multiplies by the weight of
+  ``softmax/logits/MatMul`` only).
+
+The input follows the graph too: TF1's legacy bilinear resize to 299 and
+(255·x − 128) / 128.
 """
 import numpy as np
 import torch
@@ -23,6 +28,26 @@ from torchvision.models.inception import (Inception3, InceptionA, InceptionC,
 
 from rgl.utils import load_state_dict_file
 from rgl.utils.errors import DataError
+
+
+def tf_legacy_resize_bilinear(x, size):
+    """TF1 ``tf.image.resize_bilinear`` (align_corners=False, no half-pixel
+    centres), which the FID graph applies to its input: output pixel i reads
+    source coordinate i · in/out, clamped at the last row/column. PyTorch's
+    ``interpolate`` uses half-pixel centres, which shifts the image.
+    Separable: rows, then columns."""
+    def axis_weights(n_in, n_out):
+        src = torch.arange(n_out, dtype=torch.float64) * (n_in / n_out)
+        lo = src.floor().long().clamp_(max=n_in - 1)
+        hi = (lo + 1).clamp_(max=n_in - 1)
+        frac = (src - lo).to(x.dtype).to(x.device)
+        return lo.to(x.device), hi.to(x.device), frac
+
+    (h_out, w_out), (h_in, w_in) = size, x.shape[-2:]
+    lo, hi, f = axis_weights(h_in, h_out)
+    x = x[..., lo, :] * (1 - f)[:, None] + x[..., hi, :] * f[:, None]
+    lo, hi, f = axis_weights(w_in, w_out)
+    return x[..., lo] * (1 - f) + x[..., hi] * f
 
 
 def _avg_pool_no_pad(x):
@@ -71,8 +96,8 @@ class _FIDInceptionE(InceptionE):
 
 class FIDInceptionV3(nn.Module):
     """Inception-v3 of FID/ADM; ``forward(x)`` on images in [0, 1] (any
-    size, resized bilinearly to 299) returns ``dict(pool, spatial,
-    logits)``.
+    size, resized to 299 as the TF graph does) returns ``dict(pool,
+    spatial, logits)``.
 
     Args:
         checkpoint (str, optional): local ``pt_inception-2015-12-05`` file;
@@ -102,9 +127,8 @@ class FIDInceptionV3(nn.Module):
     @torch.no_grad()
     def forward(self, x):
         n = self.net
-        x = F.interpolate(x.float(), size=(299, 299), mode='bilinear',
-                          align_corners=False)
-        x = 2 * x - 1  # the graph maps [0, 255] to [-1, 1]
+        x = tf_legacy_resize_bilinear(x.float() * 255, (299, 299))
+        x = (x - 128) / 128  # the graph's scaling of [0, 255]
         for name in ('Conv2d_1a_3x3', 'Conv2d_2a_3x3', 'Conv2d_2b_3x3',
                      'maxpool1', 'Conv2d_3b_1x1', 'Conv2d_4a_3x3',
                      'maxpool2', 'Mixed_5b', 'Mixed_5c', 'Mixed_5d',
@@ -118,7 +142,7 @@ class FIDInceptionV3(nn.Module):
             x = getattr(n, name)(x)
         pool = x.mean(dim=(2, 3))
         return dict(pool=pool, spatial=spatial.flatten(1),
-                    logits=n.fc(pool))
+                    logits=pool @ n.fc.weight.T)
 
 
 def extract_inception_features(model, images, batch_size=100, device=None,

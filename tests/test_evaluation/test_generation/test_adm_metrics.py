@@ -101,3 +101,26 @@ def test_fid_inception_wrong_file(tmp_path):
     torch.save({'fc.weight': torch.zeros(10, 2048)}, path)
     with pytest.raises(CheckpointError, match='not_inception.pth'):
         FIDInceptionV3(str(path))
+
+
+def test_tf_legacy_bilinear_resize_by_hand():
+    from rgl.evaluation.generation.inception import tf_legacy_resize_bilinear
+    x = torch.tensor([[1., 3.], [5., 9.]]).view(1, 1, 2, 2)
+    out = tf_legacy_resize_bilinear(x, (4, 4))[0, 0]
+    # source coordinates 0, 0.5, 1, 1.5 -> the last two clamp to row/col 1
+    row0 = [1., 2., 3., 3.]
+    row_half = [3., 4.5, 6., 6.]
+    row1 = [5., 7., 9., 9.]
+    assert out.tolist() == [row0, row_half, row1, row1]
+    # downsampling 4 -> 2 reads coordinates 0 and 2 exactly
+    y = torch.arange(16.).view(1, 1, 4, 4)
+    assert tf_legacy_resize_bilinear(y, (2, 2))[0, 0].tolist() == [
+        [0., 2.], [8., 10.]]
+
+
+def test_inception_logits_have_no_bias(inception_file):
+    net, _ = inception_file
+    x = torch.rand(1, 3, 32, 32)
+    out = net(x)
+    torch.testing.assert_close(out['logits'],
+                               out['pool'] @ net.net.fc.weight.T)
