@@ -41,7 +41,8 @@ class Interpolant:
     def data_from_velocity(self, v, x_t, t):
         """x̂_0 = (σ'_t x_t − σ_t v) / (α_t σ'_t − σ_t α'_t)."""
         alpha, sigma, d_alpha, d_sigma = self.alpha_sigma(expand_like(t, x_t))
-        return (d_sigma * x_t - sigma * v) / (alpha * d_sigma - sigma * d_alpha)
+        return (d_sigma * x_t - sigma * v) / (alpha * d_sigma -
+                                              sigma * d_alpha)
 
 
 @MODELS.register_module()
