@@ -1,6 +1,7 @@
 """Certified accuracy, ACR, tables and plots from certification TSVs.
 
-    python tools/analyze_certify.py gauss.tsv catrs.tsv --names Gaussian CAT-RS \\
+    python tools/analyze_certify.py gauss.tsv catrs.tsv \\
+        --names Gaussian CAT-RS \\
         --radii 0 0.25 0.5 0.75 1.0 --markdown table.md --latex table.tex \\
         --plot curves.png [--alpha 0.001 --rho 0.001]
 

@@ -7,5 +7,11 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 model = dict(
-    train_loss=dict(type='CATRSLoss', sigma=1.0, num_noise=4, lbd=2.0, epsilon=1.0, num_steps=4))
+    train_loss=dict(
+        type='CATRSLoss',
+        sigma=1.0,
+        num_noise=4,
+        lbd=2.0,
+        epsilon=1.0,
+        num_steps=4))
 certify_cfg = dict(sigma=1.0)

@@ -14,7 +14,11 @@ _base_ = [
 train_dataloader = dict(batch_size=32)
 model = dict(
     train_loss=dict(
-        type='CATRSLoss', sigma=1.0, num_noise=2, lbd=2.0, epsilon=1.0,
+        type='CATRSLoss',
+        sigma=1.0,
+        num_noise=2,
+        lbd=2.0,
+        epsilon=1.0,
         num_steps=1,
         teacher=dict(
             type='SmoothedClassifier',

@@ -7,5 +7,6 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 model = dict(
-    train_loss=dict(type='ConsistencyLoss', sigma=0.5, num_noise=2, lbd=10.0, eta=0.5))
+    train_loss=dict(
+        type='ConsistencyLoss', sigma=0.5, num_noise=2, lbd=10.0, eta=0.5))
 certify_cfg = dict(sigma=0.5)

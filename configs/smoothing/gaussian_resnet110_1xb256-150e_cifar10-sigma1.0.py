@@ -5,6 +5,5 @@ _base_ = [
     './_base_/cifar_sgd_150e.py',
     '../_base_/default_runtime.py',
 ]
-model = dict(
-    train_loss=dict(type='GaussianAugmentationLoss', sigma=1.0))
+model = dict(train_loss=dict(type='GaussianAugmentationLoss', sigma=1.0))
 certify_cfg = dict(sigma=1.0)

@@ -1,7 +1,5 @@
 # Gaussian augmentation (Cohen et al. 2019) on the bundled digits, CPU-sized.
-#   python tools/train.py configs/smoothing/gaussian_smallconvnet_1xb64-20e_digits-sigma0.5.py
-#   python tools/certify.py configs/smoothing/gaussian_smallconvnet_1xb64-20e_digits-sigma0.5.py \
-#       work_dirs/gaussian_smallconvnet_1xb64-20e_digits-sigma0.5/epoch_20.pth --out digits_gauss.tsv
+# Commands: configs/smoothing/README.md (train, certify, analyse).
 _base_ = [
     '../_base_/models/small_convnet.py',
     '../_base_/datasets/digits_bs64.py',
@@ -10,8 +8,7 @@ _base_ = [
 ]
 sigma = 0.5
 model = dict(
-    train_loss=dict(type='GaussianAugmentationLoss', sigma=sigma,
-                    num_noise=1))
+    train_loss=dict(type='GaussianAugmentationLoss', sigma=sigma, num_noise=1))
 # Digits are small: 10k draws per image keep certification to minutes.
 certify_cfg = dict(sigma=sigma, n0=100, n=10_000, alpha=0.001, batch=2000)
 default_hooks = dict(logger=dict(interval=10))

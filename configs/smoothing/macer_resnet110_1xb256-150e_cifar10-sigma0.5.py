@@ -7,5 +7,11 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 model = dict(
-    train_loss=dict(type='MACERLoss', sigma=0.5, num_noise=16, beta=16.0, gamma=8.0, lbd=6.0))
+    train_loss=dict(
+        type='MACERLoss',
+        sigma=0.5,
+        num_noise=16,
+        beta=16.0,
+        gamma=8.0,
+        lbd=6.0))
 certify_cfg = dict(sigma=0.5)

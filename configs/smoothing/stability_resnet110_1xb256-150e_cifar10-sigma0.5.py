@@ -6,6 +6,5 @@ _base_ = [
     './_base_/cifar_sgd_150e.py',
     '../_base_/default_runtime.py',
 ]
-model = dict(
-    train_loss=dict(type='StabilityTrainingLoss', sigma=0.5, lbd=2.0))
+model = dict(train_loss=dict(type='StabilityTrainingLoss', sigma=0.5, lbd=2.0))
 certify_cfg = dict(sigma=0.5)

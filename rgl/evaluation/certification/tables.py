@@ -35,7 +35,8 @@ def latex_table(summaries, radii, caption=None):
     best_acr = _best(summaries, lambda s: round(s['acr'], 3))
     best = [_best(summaries, lambda s, i=i: round(
         100 * s['certified_accuracy'][i], 1)) for i in range(len(radii))]
-    lines = [r'\begin{table}[t]', r'\centering', rf'\begin{{tabular}}{{{cols}}}',
+    lines = [r'\begin{table}[t]', r'\centering',
+             rf'\begin{{tabular}}{{{cols}}}',
              r'\toprule',
              'Run & ACR & ' + ' & '.join(f'$r={r:g}$' for r in radii) +
              r' \\', r'\midrule']

@@ -33,7 +33,8 @@ def read_complete_lines(path):
     with open(path, 'rb') as f:
         data = f.read()
     lines, valid, pos = [], 0, 0
-    for raw in data.split(b'\n')[:-1]:  # the piece after the last \n is partial
+    # the piece after the last newline is partial
+    for raw in data.split(b'\n')[:-1]:
         pos += len(raw) + 1
         text = raw.decode('utf-8', errors='replace')
         if len(text.split('\t')) != len(COLUMNS):

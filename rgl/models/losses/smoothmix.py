@@ -4,8 +4,9 @@ from torch import nn
 
 from rgl.registry import MODELS
 from .smooth_adv import smoothed_soft_nll
-from .utils import (check_noise_args, draw_noise, eval_mode, kl_rows,
-                    l2_normalize, per_copy, project_l2, repeat_copies)
+from .utils import (WarmupCounter, check_noise_args, draw_noise, eval_mode,
+                    kl_rows, l2_normalize, per_copy, project_l2,
+                    repeat_copies)
 
 
 @MODELS.register_module()
@@ -33,17 +34,21 @@ class SmoothMixLoss(nn.Module):
         step_size (float): α. eta (float): η. mix_step (int): which PGD
         iterate is the clean side. maxnorm (float, optional): L2 bound of
         ``x^(T) − x`` (unbounded in the paper).
+        warmup_iters (int): η and the clean side's bound grow linearly over
+            this many training iterations (the paper: 10 epochs); 0
+            disables.
     """
 
     def __init__(self, sigma, num_noise=2, num_steps=4, step_size=0.5,
-                 eta=5.0, mix_step=0, maxnorm=None):
+                 eta=5.0, mix_step=0, maxnorm=None, warmup_iters=0):
         super().__init__()
+        self.warmup = WarmupCounter(warmup_iters)
         check_noise_args(sigma, num_noise, 'SmoothMixLoss')
         self.sigma, self.num_noise = float(sigma), num_noise
         self.num_steps, self.step_size = num_steps, step_size
         self.eta, self.mix_step, self.maxnorm = eta, mix_step, maxnorm
 
-    def attack(self, classifier_fn, inputs, labels, noise):
+    def attack(self, classifier_fn, inputs, labels, noise, warmup=1.0):
         m, adv, clean_side = self.num_noise, inputs.detach(), inputs.detach()
         with eval_mode(classifier_fn), torch.enable_grad():
             for step in range(self.num_steps):
@@ -59,17 +64,20 @@ class SmoothMixLoss(nn.Module):
                 adv = adv.clamp(0, 1)
         if self.mix_step:
             clean_side = (inputs + project_l2(
-                clean_side - inputs, self.step_size * self.mix_step)).clamp(
+                clean_side - inputs,
+                warmup * self.step_size * self.mix_step)).clamp(
                     0, 1)
         return clean_side.detach(), adv.detach()
 
     def forward(self, classifier_fn, inputs, labels):
         m, b = self.num_noise, inputs.shape[0]
         noise = draw_noise(inputs, self.sigma, m)
+        warmup = self.warmup.step()
         if self.eta == 0:
             logits = classifier_fn(repeat_copies(inputs, m) + noise)
             return dict(loss_cls=F.cross_entropy(logits, labels.repeat(m)))
-        clean, adv = self.attack(classifier_fn, inputs, labels, noise)
+        clean, adv = self.attack(classifier_fn, inputs, labels, noise,
+                                 warmup)
         logits = classifier_fn(repeat_copies(clean, m) + noise)
         loss_cls = F.cross_entropy(logits, labels.repeat(m))
         g_hat = per_copy(logits.softmax(dim=1), m).mean(0).detach()
@@ -83,4 +91,4 @@ class SmoothMixLoss(nn.Module):
                               m)
         kl = kl_rows(y_mix.expand(m, -1, -1), mix_logits)  # (M, B)
         return dict(loss_cls=loss_cls,
-                    loss_mixup=self.eta * (kl * correct).mean())
+                    loss_mixup=warmup * self.eta * (kl * correct).mean())

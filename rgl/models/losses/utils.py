@@ -70,3 +70,24 @@ def eval_mode(classifier_fn):
         yield
     finally:
         module.train(was_training)
+
+
+class WarmupCounter(nn.Module):
+    """Counts training calls in a persistent buffer, so a linear warm-up
+    (``min(1, t / T_warmup)``) survives checkpoint and ``--resume``."""
+
+    def __init__(self, warmup_iters=0):
+        super().__init__()
+        if not isinstance(warmup_iters, int) or warmup_iters < 0:
+            raise ConfigError('warmup_iters must be an int >= 0, got '
+                              f'{warmup_iters!r}')
+        self.warmup_iters = warmup_iters
+        self.register_buffer('num_calls', torch.zeros((), dtype=torch.long))
+
+    def step(self):
+        """The warm-up factor of this call (1 without warm-up)."""
+        if self.training:
+            self.num_calls += 1
+        if self.warmup_iters == 0:
+            return 1.0
+        return min(1.0, self.num_calls.item() / self.warmup_iters)

@@ -111,6 +111,10 @@ class SmoothedClassifier(nn.Module):
     # ------------------------------------------------------------------
     def load_classifier_weights(self, path):
         state = strip_prefixes(load_state_dict_file(path))
+        if getattr(self.classifier, 'train_loss', None) is None:
+            # training-only state (e.g. a loss's warm-up counter)
+            state = {k: v for k, v in state.items()
+                     if not k.startswith('train_loss.')}
         result = self.classifier.load_state_dict(state, strict=False)
         if result.missing_keys or result.unexpected_keys:
             raise CheckpointError(

@@ -15,7 +15,7 @@ def _as_numpy(x):
 
 
 def clopper_pearson_lower(n_a, n, alpha):
-    """One-sided (1 - alpha) Clopper-Pearson lower bound :math:`\\underline{p_A}`.
+    """One-sided (1 - alpha) Clopper-Pearson lower bound of ``p_A``.
 
     Equals ``statsmodels.proportion_confint(n_a, n, alpha=2*alpha,
     method='beta')[0]``, which is what Cohen's CERTIFY uses:

@@ -90,6 +90,7 @@ def test_bad_files(tmp_path):
     with pytest.raises(DataError, match='not found'):
         read_certify_tsv(str(tmp_path / 'missing.tsv'))
     with pytest.raises(DataError, match='not a certification TSV'):
-        read_certify_tsv(_write(tmp_path, 'a\tb\tc\td\te\tf\n1\t2\t3\t4\t5\t6\n'))
+        read_certify_tsv(
+            _write(tmp_path, 'a\tb\tc\td\te\tf\n1\t2\t3\t4\t5\t6\n'))
     with pytest.raises(DataError, match='no certified images'):
         read_certify_tsv(_write(tmp_path, LOCUSLAB.splitlines()[0] + '\n'))

@@ -213,3 +213,27 @@ def test_catrs_teacher_supplies_the_smoothed_prediction(tmp_path):
     out = loss(student.logits, x, teacher_model.logits(x).argmax(1))
     sum(out.values()).backward()
     assert student.head.weight.grad.abs().sum() > 0
+
+
+def test_warmup_counts_training_calls_and_is_checkpointed(tmp_path):
+    model = _classifier()
+    model.train_loss = MODELS.build(dict(
+        type='SmoothAdvLoss', sigma=SIGMA, epsilon=0.5, num_steps=1,
+        warmup_iters=4))
+    counter = model.train_loss.warmup
+    assert [counter.step() for _ in range(5)] == [0.25, 0.5, 0.75, 1.0, 1.0]
+    counter.eval()
+    assert counter.step() == 1.0 and counter.num_calls == 5  # not counted
+    state = model.state_dict()
+    assert state['train_loss.warmup.num_calls'] == 5  # survives --resume
+    # certification builds the model without its train_loss and ignores
+    # that training-only state
+    path = tmp_path / 'ckpt.pth'
+    torch.save(dict(state_dict=state), path)
+    smooth = MODELS.build(dict(
+        type='SmoothedClassifier', sigma=SIGMA, checkpoint=str(path),
+        classifier=dict(type='ImageClassifier', mean=[0.5], std=[0.5],
+                        backbone=dict(type='SmallConvNet', widths=(4, 8)),
+                        num_classes=5)))
+    torch.testing.assert_close(smooth.classifier.head.weight,
+                               model.head.weight)
