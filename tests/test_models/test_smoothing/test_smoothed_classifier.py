@@ -213,3 +213,22 @@ def test_cpu_bf16_autocast_is_opt_in():
     with smooth._autocast(torch.device('cpu')):
         y = torch.nn.Linear(4, 2)(torch.rand(3, 4))
     assert y.dtype == torch.bfloat16
+
+
+def test_wraps_a_timm_network_returning_logits():
+    import timm
+    net = timm.create_model('resnet10t', pretrained=False, num_classes=3)
+    # the normalisation goes in front of the network: noise stays in [0, 1]
+    from rgl.models.utils import Normalize
+    clf = nn.Sequential(Normalize([0.5] * 3, [0.25] * 3), net).eval()
+    smooth = SmoothedClassifier(clf, sigma=0.25, num_classes=3)
+    x = torch.rand(2, 3, 32, 32)
+    counts = smooth.sample_counts(x, 20, 16)
+    assert counts.shape == (2, 3) and (counts.sum(1) == 20).all()
+    # σ → 0: every vote goes to the clean prediction of the same network
+    smooth.sigma = 1e-6
+    counts = smooth.sample_counts(x, 8, 16)
+    with torch.no_grad():
+        clean = clf(x).argmax(1)
+    assert counts.argmax(1).tolist() == clean.tolist()
+    assert (counts.max(1).values == 8).all()
