@@ -17,3 +17,7 @@ model = dict(
 # Resize to the CLIP input (bicubic, antialiased) in the loader workers;
 # maps come back at the original resolution of each image.
 test_dataloader = dict(dataset=dict(img_size=240))
+
+# Multi-process evaluation (--launcher pytorch): the frozen CLIP needs no
+# DDP gradient sync; each rank predicts its shard.
+model_wrapper_cfg = dict(type='rgl.InferenceModelWrapper')

@@ -12,3 +12,7 @@ model = dict(
     temperature=0.07)
 
 test_dataloader = dict(dataset=dict(img_size=240))
+
+# Multi-process evaluation (--launcher pytorch): the frozen CLIP needs no
+# DDP gradient sync; each rank predicts its shard.
+model_wrapper_cfg = dict(type='rgl.InferenceModelWrapper')

@@ -24,7 +24,8 @@ class AnomalyDataPreprocessor(BaseDataPreprocessor):
 
     Each image is resized to ``size`` first (the CLIP input side), so one
     batch may mix resolutions; the original size stays in the samples'
-    ``ori_shape``, where the anomaly maps are returned.
+    ``ori_shape``, where the anomaly maps are returned (samples are created
+    to hold it when the batch has none).
 
     Args:
         size (int | tuple, optional): the model's input size.
@@ -39,10 +40,14 @@ class AnomalyDataPreprocessor(BaseDataPreprocessor):
         inputs = data['inputs']
         if isinstance(inputs, torch.Tensor):
             inputs = list(inputs)
+        samples = data.get('data_samples')
+        if samples is None:  # plain images: remember their size for the maps
+            from mmpretrain.structures import DataSample
+            samples = [DataSample(metainfo=dict(
+                ori_shape=tuple(img.shape[-2:]))) for img in inputs]
         imgs = []
         for img in inputs:
             img = img.float().div(255) if img.dtype == torch.uint8 \
                 else img.float()
             imgs.append(resize_images(img, self.size) if self.size else img)
-        return dict(inputs=torch.stack(imgs),
-                    data_samples=data.get('data_samples'))
+        return dict(inputs=torch.stack(imgs), data_samples=samples)

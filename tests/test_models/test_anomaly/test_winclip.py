@@ -124,3 +124,18 @@ def test_default_architecture_shapes():
     assert feats['patches'].shape == (1, 225, 896)
     assert feats['windows'][2].shape == (1, 196, 640)
     assert feats['windows'][3].shape == (1, 169, 640)
+
+
+def test_inference_wrapper_delegates(ckpt):
+    from mmengine.model import is_model_wrapper
+    from rgl.registry import MODEL_WRAPPERS
+    from rgl.utils.errors import ConfigError
+    model = build(ckpt, class_name='bottle')
+    wrapped = MODEL_WRAPPERS.build(dict(type='InferenceModelWrapper'),
+                                   default_args=dict(module=model))
+    assert is_model_wrapper(wrapped) and wrapped.module is model
+    data = dict(inputs=[torch.rand(3, 50, 40)])
+    out = wrapped.test_step(data)
+    assert out[0].anomaly_map.shape == (50, 40)
+    with pytest.raises(ConfigError, match='evaluated only'):
+        wrapped.train_step(data, None)
