@@ -3,11 +3,15 @@
 # 32x32 digits, built from mmpretrain's MAE parts and trained by rgl on CPU.
 #
 # Regenerate assets/encoders/mae_vit-tiny-p4_digits.pth (about 3 MB):
-#   python tools/train.py configs/repa/encoders/mae_vit-tiny-p4_1xb64-100e_digits.py \
+#   python tools/train.py \
+#       configs/repa/encoders/mae_vit-tiny-p4_1xb64-100e_digits.py \
 #       --work-dir work_dirs/mae_digits
-#   python tools/model_converters/export_encoder.py \
-#       work_dirs/mae_digits/epoch_100.pth assets/encoders/mae_vit-tiny-p4_digits.pth
-# Use it as a REPA target: configs/repa/encoders/mae_vit-tiny-p4_digits_encoder.py
+#   python tools/export_state_dict.py work_dirs/mae_digits/epoch_100.pth \
+#       assets/encoders/mae_vit-tiny-p4_digits.pth --prefix backbone.
+# Use it as a REPA target:
+#   configs/repa/encoders/mae_vit-tiny-p4_digits_encoder.py
+# (Re-running gives an equivalent encoder, not bitwise the same file: CPU
+# thread scheduling changes float sums.)
 _base_ = ['../../_base_/default_runtime.py']
 
 img_size = 32

@@ -1,2 +1,3 @@
-# stabilityai/sd-vae-ft-mse (REPA's training latents), a local diffusers folder.
+# stabilityai/sd-vae-ft-mse (REPA's training latents): a local diffusers
+# folder.
 vae = dict(type='AutoencoderKL', pretrained='checkpoints/sd-vae-ft-mse')

@@ -1,4 +1,4 @@
-"""Any rgl model (config + checkpoint) as a frozen encoder via a feature tap."""
+"""Any rgl model (config + checkpoint) as a frozen encoder, via a tap."""
 import math
 
 from mmengine.config import Config

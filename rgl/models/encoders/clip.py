@@ -68,7 +68,8 @@ class CLIPEncoder(FrozenEncoder):
             sd['positional_embedding'] = resample_abs_pos_embed(
                 pos[None], new_size=(self.grid_size, self.grid_size),
                 old_size=(old, old), num_prefix_tokens=1)[0]
-        check_state_dict(self.visual, sd, path, f'CLIPEncoder({self.model_name})')
+        check_state_dict(self.visual, sd, path,
+                         f'CLIPEncoder({self.model_name})')
 
     def forward_tokens(self, x):
         _, tokens = self.visual(x)
