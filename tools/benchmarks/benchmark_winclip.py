@@ -103,8 +103,9 @@ def main():
     map_diff = float((maps['batched'] - maps['loop']).abs().max())
     speedup = results['batched']['images_per_s'] / \
         results['loop']['images_per_s']
+    threads = args.threads or torch.get_num_threads()
     print(f'arch {args.arch}, batch {args.batch_size}, device {args.device},'
-          f' threads {torch.get_num_threads() if not args.threads else args.threads}')
+          f' threads {threads}')
     print('| path | images/s | s/batch | peak mem (MB) |')
     print('|---|---:|---:|---:|')
     for name, r in results.items():

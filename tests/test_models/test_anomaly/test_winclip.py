@@ -1,5 +1,3 @@
-import os.path as osp
-
 import pytest
 import torch
 
@@ -110,7 +108,6 @@ def test_few_shot_bank_and_errors(ckpt, tmp_path):
                                rtol=1e-4)
 
 
-@pytest.mark.slow
 def test_default_architecture_shapes():
     """ViT-B-16-plus-240: 240² input, 15x15 grid, 640-d embeddings,
     896-d patch tokens, 196 + 169 windows."""
