@@ -167,14 +167,16 @@ class FrozenEncoder(nn.Module):
         return strip_prefix(sd, prefixes)
 
     def preprocess(self, x):
-        """[0, 1] images -> resized, normalised network input."""
+        """[0, 1] images (or uint8 [0, 255]) -> resized, normalised
+        network input."""
         if x.dim() != 4 or x.shape[1] not in (1, 3):
             raise ConfigError(
                 f'{type(self).__name__}: expects images (N, 1|3, H, W) in '
                 f'[0, 1], got shape {tuple(x.shape)}')
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
-        x = x.float()
+        # uint8 crops (LatentDataset's `images`) are [0, 255]
+        x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
         if x.shape[-2:] != (self.input_size, self.input_size):
             linear = self.interpolation in ('bilinear', 'bicubic')
             x = F.interpolate(x, size=(self.input_size, self.input_size),

@@ -71,6 +71,8 @@ def test_dinov2_grid_resampling_and_grey_input(tmp_path):
     out = enc(grey)
     assert out.shape == (3, 36, 32)
     torch.testing.assert_close(out, enc(grey.expand(-1, 3, -1, -1)))
+    as_uint8 = (grey * 255).round().to(torch.uint8)
+    torch.testing.assert_close(enc(as_uint8), enc(as_uint8.float() / 255))
 
 
 def test_dinov2_mismatched_checkpoint_names_file_and_keys(tmp_path):
