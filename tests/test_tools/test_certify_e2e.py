@@ -63,10 +63,9 @@ def test_train_certify_resume_dist_analyze(tool, tmp_path):
 
     # -- two CPU ranks split the images; rank 0 merges in idx order
     dist_tsv = str(tmp_path / 'dist.tsv')
-    out = tool([sys.executable, '-m', 'torch.distributed.run',
-                '--nproc_per_node', '2', '--master_port', '29737',
-                'tools/certify.py', CFG, ckpt, '--N', '200', '--skip', '60',
-                '--out', dist_tsv, '--launcher', 'pytorch'])
+    out = tool(['bash', 'tools/dist_certify.sh', CFG, ckpt, '2', '--N',
+                '200', '--skip', '60', '--out', dist_tsv],
+               env={'PORT': '29737'})
     assert out.returncode == 0, out.stderr[-3000:]
     assert [int(r[0]) for r in _rows(dist_tsv)] == list(range(0, 360, 60))
     assert not [p for p in os.listdir(tmp_path) if '.part' in p]
