@@ -75,3 +75,53 @@ def test_bad_inputs(tiny_vae, tmp_path):
     with pytest.raises(CheckpointError, match='vae.pth.*shape mismatch'):
         MODELS.build(dict(type='AutoencoderKL', pretrained=str(weights),
                           config=str(tmp_path / 'wrong.json')))
+
+
+def _to_ldm_layout(sd, num_up):
+    """diffusers AutoencoderKL keys -> the original LDM/SD layout
+    (``vae-ft-mse-840000-ema-pruned.ckpt``), written out by hand."""
+    import re
+    out = {}
+    for k, v in sd.items():
+        k = re.sub(r'encoder\.down_blocks\.(\d+)\.resnets\.(\d+)\.',
+                   r'encoder.down.\1.block.\2.', k)
+        k = re.sub(r'encoder\.down_blocks\.(\d+)\.downsamplers\.0\.',
+                   r'encoder.down.\1.downsample.', k)
+        k = re.sub(r'decoder\.up_blocks\.(\d+)\.resnets\.(\d+)\.',
+                   lambda m: f'decoder.up.{num_up - 1 - int(m[1])}.block.'
+                   f'{m[2]}.', k)
+        k = re.sub(r'decoder\.up_blocks\.(\d+)\.upsamplers\.0\.',
+                   lambda m: f'decoder.up.{num_up - 1 - int(m[1])}.'
+                   'upsample.', k)
+        k = re.sub(r'mid_block\.resnets\.(\d+)\.',
+                   lambda m: f'mid.block_{int(m[1]) + 1}.', k)
+        attn = re.match(r'(encoder|decoder)\.mid_block\.attentions\.0\.'
+                        r'(group_norm|to_q|to_k|to_v|to_out\.0)\.(.*)', k)
+        if attn:
+            name = dict(group_norm='norm', to_q='q', to_k='k', to_v='v')
+            name['to_out.0'] = 'proj_out'
+            k = f'{attn[1]}.mid.attn_1.{name[attn[2]]}.{attn[3]}'
+            if attn[2] != 'group_norm' and v.dim() == 2:
+                v = v[:, :, None, None]  # 1x1 convolutions in LDM
+        k = k.replace('conv_shortcut', 'nin_shortcut').replace(
+            'conv_norm_out', 'norm_out')
+        out[k] = v
+    return out
+
+
+def test_single_file_original_ldm_layout(tiny_vae, tmp_path):
+    ref, folder = tiny_vae
+    ldm = _to_ldm_layout(ref.state_dict(), len(TINY['up_block_types']))
+    assert 'encoder.down.0.block.0.conv1.weight' in ldm
+    assert 'decoder.mid.attn_1.q.weight' in ldm
+    path = tmp_path / 'vae-ft-tiny.ckpt'
+    torch.save(dict(state_dict=ldm), path)
+    vae = MODELS.build(dict(type='AutoencoderKL', pretrained=str(path),
+                            config=str(folder)))
+    x = torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        expected = ref.encode(x * 2 - 1).latent_dist.mean * 0.18215
+        z = torch.randn(1, 4, 8, 8)
+        dec = ((ref.decode(z / 0.18215).sample + 1) / 2).clamp(0, 1)
+    torch.testing.assert_close(vae.encode(x, sample=False), expected)
+    torch.testing.assert_close(vae.decode(z), dec)
