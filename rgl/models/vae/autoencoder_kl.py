@@ -87,7 +87,7 @@ class AutoencoderKL(nn.Module):
             cfg = _read_config(config)
             self.vae = DiffusersAutoencoderKL.from_config(cfg)
             sd = _load_weights_file(pretrained)
-            if any(k.startswith('encoder.down.') for k in sd):
+            if any('encoder.down.' in k for k in sd):  # LDM (+ prefix)
                 from diffusers.loaders.single_file_utils import \
                     convert_ldm_vae_checkpoint
                 sd = convert_ldm_vae_checkpoint(sd, dict(self.vae.config))

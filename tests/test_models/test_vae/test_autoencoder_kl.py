@@ -125,3 +125,9 @@ def test_single_file_original_ldm_layout(tiny_vae, tmp_path):
         dec = ((ref.decode(z / 0.18215).sample + 1) / 2).clamp(0, 1)
     torch.testing.assert_close(vae.encode(x, sample=False), expected)
     torch.testing.assert_close(vae.decode(z), dec)
+    # a full SD checkpoint prefixes the VAE with first_stage_model.
+    torch.save(dict(state_dict={f'first_stage_model.{k}': v
+                                for k, v in ldm.items()}), path)
+    vae = MODELS.build(dict(type='AutoencoderKL', pretrained=str(path),
+                            config=str(folder)))
+    torch.testing.assert_close(vae.encode(x, sample=False), expected)
