@@ -57,7 +57,8 @@ custom_hooks = [
     # mmengine's momentum = 1 − decay: REPA's decay 0.9999, every step
     dict(type='EMAHook', momentum=1e-4, update_buffers=True, priority=49),
     # REPA's wandb grids: Euler ODE, 50 steps, CFG 4.0
-    dict(type='GenerationEvalHook', interval=10000, grid_rows=1,
+    dict(type='GenerationEvalHook', interval=10000,
+         grid_labels=[207, 360, 387, 974, 88, 979, 417, 279],
          sampler=dict(type='ODESampler', num_steps=50, cfg_scale=4.0),
          batch_size=16),
 ]

@@ -43,6 +43,8 @@ class GenerationEvalHook(Hook):
         interval (int): also evaluate every ``interval`` iterations (0: only
             after training).
         grid_rows (int): rows of the grid; each row holds every class once.
+        grid_labels (list[int], optional): the grid's labels instead (for
+            many classes, e.g. a few ImageNet classes).
         encoder (dict, optional): MODELS config of a frozen encoder.
         ref_dataset (dict, optional): DATASETS config of the real images.
         num_samples (int): generated images for the score.
@@ -52,10 +54,11 @@ class GenerationEvalHook(Hook):
 
     priority = 'LOW'
 
-    def __init__(self, sampler, interval=0, grid_rows=4, encoder=None,
-                 ref_dataset=None, num_samples=1000, batch_size=250,
-                 seed=0):
+    def __init__(self, sampler, interval=0, grid_rows=4, grid_labels=None,
+                 encoder=None, ref_dataset=None, num_samples=1000,
+                 batch_size=250, seed=0):
         self.sampler = sampler
+        self.grid_labels = grid_labels
         self.interval = interval
         self.grid_rows = grid_rows
         self.encoder_cfg = encoder
@@ -102,13 +105,18 @@ class GenerationEvalHook(Hook):
         from torchvision.utils import save_image
         model = sampling_model(runner)
         num_classes = model.backbone.num_classes
-        grid_labels = balanced_labels(self.grid_rows * num_classes,
-                                      num_classes)
+        if self.grid_labels is not None:
+            grid_labels = torch.tensor(self.grid_labels, dtype=torch.long)
+            nrow = int(len(grid_labels)**0.5 + 0.5)
+        else:
+            grid_labels = balanced_labels(self.grid_rows * num_classes,
+                                          num_classes)
+            nrow = num_classes
         grid = self._generate(model, grid_labels)
         out_dir = osp.join(runner.work_dir, 'samples')
         os.makedirs(out_dir, exist_ok=True)
         name = f'iter_{runner.iter}.png'
-        save_image(grid, osp.join(out_dir, name), nrow=num_classes)
+        save_image(grid, osp.join(out_dir, name), nrow=nrow)
         runner.logger.info(f'sample grid: {osp.join(out_dir, name)}')
         if self.encoder_cfg is None:
             return
