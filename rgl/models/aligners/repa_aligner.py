@@ -6,7 +6,7 @@ from torch import nn
 from rgl.registry import MODELS
 from rgl.utils.errors import ConfigError
 from ..utils.feature_tap import FeatureTap
-from .token_grid import as_tokens, match_token_grid
+from ..utils.token_grid import as_tokens, match_token_grid
 
 
 def build_projector(in_dim, projector_dim, out_dim):

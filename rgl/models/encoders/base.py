@@ -8,7 +8,6 @@ Each encoder resizes and normalises the input itself, and its token grid is
 set by ``grid_size`` (or ``input_size``): REPA feeds 224² images to a
 patch-14 DINOv2 so that its 16 x 16 = 256 tokens line up with SiT-XL/2's.
 """
-import math
 import warnings
 
 import torch
@@ -17,6 +16,7 @@ from torch import nn
 
 from rgl.utils import load_state_dict_file
 from rgl.utils.errors import CheckpointError, ConfigError
+from ..utils.token_grid import match_token_grid
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -83,31 +83,6 @@ def strip_prefix(state_dict, prefixes):
                 for k, v in state_dict.items() if k.startswith(prefix)
             }
     return dict(state_dict)
-
-
-def match_token_grid(tokens, num_tokens, owner='encoder'):
-    """Resample square-grid tokens (N, T, D) to ``num_tokens`` tokens.
-
-    Used when an encoder's grid differs from the backbone's (e.g. 16 x 16
-    DINOv2 tokens against an 8 x 8 SiT grid): area-average down, bilinear
-    up. Both token counts must be square numbers.
-    """
-    n, t, d = tokens.shape
-    if t == num_tokens:
-        return tokens
-    src, dst = math.isqrt(t), math.isqrt(num_tokens)
-    if src * src != t or dst * dst != num_tokens:
-        raise ConfigError(
-            f'{owner}: cannot match its {t} tokens to the backbone\'s '
-            f'{num_tokens} tokens: both must be square grids; set the '
-            f'encoder\'s grid_size to the backbone\'s grid')
-    grid = tokens.transpose(1, 2).reshape(n, d, src, src)
-    if dst < src:
-        grid = F.adaptive_avg_pool2d(grid, dst)
-    else:
-        grid = F.interpolate(grid, size=(dst, dst), mode='bilinear',
-                             align_corners=False)
-    return grid.flatten(2).transpose(1, 2)
 
 
 class FrozenEncoder(nn.Module):

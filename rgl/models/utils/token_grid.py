@@ -23,12 +23,13 @@ def square_side(num_tokens):
     return side if side * side == num_tokens else None
 
 
-def match_token_grid(z, num_tokens, encoder_name):
-    """Resample encoder tokens z (N, T_e, D) to ``num_tokens`` tokens.
+def match_token_grid(z, num_tokens, owner='encoder'):
+    """Resample tokens z (N, T_e, D) to ``num_tokens`` tokens.
 
     Equal counts pass through. Otherwise both must be square grids: the
     encoder grid is area-averaged (down) or bilinearly interpolated (up) to
-    the backbone's, so token i of both still covers the same image region.
+    the backbone's, so token i of both still covers the same image region
+    (e.g. 16 x 16 DINOv2 tokens against an 8 x 8 SiT grid).
     """
     t_e = z.shape[1]
     if t_e == num_tokens:
@@ -36,9 +37,10 @@ def match_token_grid(z, num_tokens, encoder_name):
     g_e, g_b = square_side(t_e), square_side(num_tokens)
     if g_e is None or g_b is None:
         raise ConfigError(
-            f'encoder `{encoder_name}` gives {t_e} tokens and the backbone '
+            f'{owner} gives {t_e} tokens and the backbone '
             f'{num_tokens}: the token grids cannot be matched (both must be '
-            f'equal, or square grids to resample)')
+            'equal, or square grids to resample; set the encoder\'s grid_size '
+            'to the backbone\'s grid)')
     grid = z.transpose(1, 2).reshape(z.shape[0], z.shape[2], g_e, g_e)
     if g_b < g_e:
         grid = F.adaptive_avg_pool2d(grid, g_b)
