@@ -1,4 +1,6 @@
 """REPA: representation alignment (Yu et al., ICLR 2025)."""
+import copy
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -114,6 +116,17 @@ class REPAAligner(nn.Module):
     @property
     def encoders(self):
         return self._encoders
+
+    def __deepcopy__(self, memo):
+        # Copies (mmengine's EMA model is one) share the frozen encoders:
+        # copying DINOv2-B would cost ~350 MB for weights that never change.
+        for enc in self._encoders:
+            memo[id(enc)] = enc
+        new = self.__class__.__new__(self.__class__)
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            new.__dict__[key] = copy.deepcopy(value, memo)
+        return new
 
     def _apply(self, fn, *args, **kwargs):
         # keep the frozen encoders on the aligner's device

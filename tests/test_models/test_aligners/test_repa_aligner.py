@@ -139,3 +139,23 @@ def test_errors_name_the_problem():
     backbone(torch.rand(1, 3, 16, 16), torch.rand(1), torch.tensor([0]))
     with pytest.raises(ConfigError, match='cannot be matched'):
         aligner.loss(features=[torch.randn(1, 15, 4)])
+
+
+def test_copies_share_the_frozen_encoders():
+    import copy
+
+    from rgl.models.backbones import SmallConvNet
+    from rgl.models.aligners import REPAAligner
+    from rgl.registry import MODELS
+    encoder = MODELS.build(
+        dict(type='TimmViTEncoder', model_name='vit_tiny_patch16_224',
+             model_kwargs=dict(patch_size=8, depth=1), input_size=16))
+    backbone = SmallConvNet(widths=(8, ))
+    aligner = REPAAligner(encoders=encoder, layer='stages.0', in_dim=8,
+                          projector_dim=16).bind(backbone)
+    clone = copy.deepcopy(aligner)
+    assert clone.encoders[0] is aligner.encoders[0]
+    assert clone.projectors[0][0].weight is not \
+        aligner.projectors[0][0].weight
+    torch.testing.assert_close(clone.projectors[0][0].weight,
+                               aligner.projectors[0][0].weight)
