@@ -1,4 +1,5 @@
 from .generation_eval_hook import GenerationEvalHook
+from .loss_param_hook import LossParamHook
 from .random_state_hook import RandomStateHook
 
-__all__ = ['GenerationEvalHook', 'RandomStateHook']
+__all__ = ['GenerationEvalHook', 'LossParamHook', 'RandomStateHook']
