@@ -6,8 +6,10 @@ from .cifar import CIFAR10Dataset
 from .digits import DigitsDataset
 from .image_folder import ImageFolderDataset, list_images
 from .latents import LatentDataset
+from .smoothed_predictions import SmoothedPredictionDataset
 
 __all__ = [
     'LabeledImageDataset', 'build_transforms', 'CIFAR10Dataset',
-    'DigitsDataset', 'ImageFolderDataset', 'list_images', 'LatentDataset'
+    'DigitsDataset', 'ImageFolderDataset', 'list_images', 'LatentDataset',
+    'SmoothedPredictionDataset'
 ]

@@ -25,6 +25,15 @@ def stack_labels(data_samples, device):
     return torch.cat([ds.gt_label for ds in data_samples]).to(device)
 
 
+def stack_field(data_samples, name, device):
+    if not all(name in ds for ds in data_samples):
+        raise ConfigError(
+            f'model.loss_fields names `{name}`, which the data samples do not '
+            f'have (for smoothed predictions wrap the dataset in '
+            f'SmoothedPredictionDataset)')
+    return torch.stack([ds.get(name) for ds in data_samples]).to(device)
+
+
 @MODELS.register_module()
 class ImageClassifier(BaseModel):
     """A classifier ``f(x) -> logits`` on images ``x`` in [0, 1].
@@ -57,6 +66,10 @@ class ImageClassifier(BaseModel):
             applied to robustness; their losses join the objective's.
             Projector weights are training-only: a checkpoint with them
             loads into a classifier built without aligners.
+        loss_fields (Sequence[str]): ``DataSample`` fields stacked over the
+            batch and passed to ``train_loss`` as keyword arguments, e.g.
+            ``('smoothed_pred',)`` from ``SmoothedPredictionDataset`` for
+            CAT-RS's precomputed confidence.
     """
 
     def __init__(self,
@@ -68,6 +81,7 @@ class ImageClassifier(BaseModel):
                  train_loss=None,
                  label_smoothing=0.0,
                  aligners=None,
+                 loss_fields=(),
                  data_preprocessor=None,
                  init_cfg=None):
         if data_preprocessor is None:
@@ -92,6 +106,7 @@ class ImageClassifier(BaseModel):
         self.train_loss = None if train_loss is None else build_module(
             train_loss)
         self.label_smoothing = label_smoothing
+        self.loss_fields = tuple(loss_fields)
         self.aligners = nn.ModuleList(
             [build_module(cfg).bind(self.backbone) for cfg in aligners or []])
         self._register_load_state_dict_pre_hook(self._drop_aligner_weights)
@@ -141,7 +156,12 @@ class ImageClassifier(BaseModel):
         if mode == 'loss':
             labels = stack_labels(data_samples, inputs.device)
             if self.train_loss is not None:
-                losses = self.train_loss(self.logits, inputs, labels)
+                extras = {
+                    name: stack_field(data_samples, name, inputs.device)
+                    for name in self.loss_fields
+                }
+                losses = self.train_loss(self.logits, inputs, labels,
+                                         **extras)
             else:
                 losses = dict(loss_cls=F.cross_entropy(
                     self.logits(inputs), labels,
