@@ -6,8 +6,8 @@ looked up, so ``import rgl`` stays cheap and a config never needs
 ``custom_imports`` for rgl's own modules.
 
 A config that sets ``default_scope = 'rgl'`` builds rgl modules by bare name
-(``type='SiT'``), falls back to mmengine's (``type='AdamW'``), and reaches other
-OpenMMLab packages with a scope prefix (``type='mmpretrain.ResNet'``).
+(``type='SiT'``), falls back to mmengine's (``type='AdamW'``), and reaches
+other OpenMMLab packages with a scope prefix (``type='mmpretrain.ResNet'``).
 """
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS

@@ -52,8 +52,8 @@ def test_default_scope_resolves_rgl_then_mmengine_then_other_scopes():
     assert type(resnet).__module__.startswith('mmpretrain')
 
 
-def test_downstream_package_registers_with_custom_imports(tmp_path,
-                                                           monkeypatch):
+def test_downstream_package_registers_with_custom_imports(
+        tmp_path, monkeypatch):
     pkg = tmp_path / 'my_ext'
     pkg.mkdir()
     (pkg / '__init__.py').write_text('')

@@ -52,8 +52,10 @@ def main(argv=None):
     if (args.alpha is None) != (args.rho is None):
         raise ConfigError('--alpha and --rho go together (high-probability '
                           'correction)')
-    runs = {name: read_certify_tsv(path) for name, path in zip(names,
-                                                                args.tsv)}
+    runs = {
+        name: read_certify_tsv(path)
+        for name, path in zip(names, args.tsv)
+    }
     summaries = {name: summarize(rows, args.radii, args.alpha, args.rho)
                  for name, rows in runs.items()}
     table = markdown_table(summaries, args.radii)

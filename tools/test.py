@@ -22,7 +22,8 @@ def parse_args(argv=None):
         help='checkpoint file; omit it for models whose weights come from '
         'paths in the config (e.g. zero-shot WinCLIP)')
     parser.add_argument('--work-dir', help='where to save logs and metrics')
-    parser.add_argument('--out', help='also write the metrics to this .json/.yaml file')
+    parser.add_argument('--out',
+                        help='also write the metrics to a .json/.yaml file')
     parser.add_argument('--amp', action='store_true',
                         help='mixed-precision inference')
     parser.add_argument('--no-pin-memory', action='store_true')

@@ -95,4 +95,3 @@ def list_images(folder):
     """Sorted paths of all images below ``folder`` (recursive)."""
     check_root(folder)
     return _list_images(folder)
-

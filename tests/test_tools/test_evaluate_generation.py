@@ -34,7 +34,6 @@ def test_evaluate_generation_tool(tool, tmp_path):
     assert scores['num_samples'] == 4
 
 
-
 def test_evaluate_generation_bad_input(tmp_path):
     import importlib.util
 

@@ -68,4 +68,3 @@ def test_winclip_zero_and_one_shot_through_tools(tool, tmp_path):
     out = tool(['tools/anomaly/summarize.py', one, '--work-dir', str(work),
                 '--categories', 'widget', '--gather-only'])
     assert out.returncode == 0 and '| widget |' in out.stdout
-

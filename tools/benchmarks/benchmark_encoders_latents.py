@@ -75,13 +75,13 @@ def main():
     for name, cfg in encoders:
         enc = MODELS.build(cfg).to(dev)
         with amp:
-            t = timed(lambda: enc(x256), args.repeats, sync)
+            t = timed(lambda enc=enc: enc(x256), args.repeats, sync)
         rows.append((f'encoder {name}', n / t))
         del enc
 
     from rgl.evaluation.generation import FIDInceptionV3, frechet_distance
     inc = FIDInceptionV3().to(dev)
-    t = timed(lambda: inc(x256), args.repeats, sync)
+    t = timed(lambda inc=inc: inc(x256), args.repeats, sync)
     rows.append(('FID Inception-v3 features (299²)', n / t))
     del inc
 

@@ -127,4 +127,3 @@ class AnomalyDataset(Dataset):
         sample.set_gt_label(int(rec['label']))
         sample.gt_mask = mask
         return dict(inputs=img, data_samples=sample)
-

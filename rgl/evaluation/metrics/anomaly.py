@@ -213,4 +213,3 @@ class AnomalyMetric(BaseMetric):
                 pixel_F1max=f1_max(flat_maps, flat_masks) * 100)
             out['pixel_AUPRO'] = aupro(maps, masks, self.max_fpr) * 100
         return out
-

@@ -58,5 +58,3 @@ class FlowMatching(GenerativeAlgorithm):
         err = (pred.float() - v.float())**2
         return dict(loss_denoise=err.mean(dim=list(range(1, err.dim())))
                     .mean())
-
-

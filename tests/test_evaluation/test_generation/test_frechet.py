@@ -40,8 +40,8 @@ def test_full_covariance_against_eigendecomposition():
     # Tr((S1 S2)^1/2) = sum sqrt(eig(S1 S2)) (real, non-negative eigenvalues)
     tr = np.sqrt(np.clip(np.linalg.eigvals(s1 @ s2).real, 0, None)).sum()
     expected = ((mu1 - mu2)**2).sum() + np.trace(s1) + np.trace(s2) - 2 * tr
-    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(expected,
-                                                              rel=1e-6)
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(
+        expected, rel=1e-6)
 
 
 def test_bad_shapes():

@@ -56,6 +56,7 @@ def test_zero_shot_scores_follow_the_paper(ckpt):
     scores, maps = model(x, mode='tensor')
     feats = model.embed(x)
     t = model.text_prototypes('bottle')
+
     def s(f):  # two-way softmax of cosine / tau, anomalous entry
         logits = f @ t.t() / 0.07
         return logits.softmax(-1)[..., 1]
