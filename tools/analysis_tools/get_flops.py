@@ -1,0 +1,43 @@
+"""FLOPs and parameters of a config's model, counted by fvcore on one input:
+``python tools/analysis_tools/get_flops.py CONFIG --shape 3 32 32``.
+
+fvcore counts one fused multiply-add as one FLOP (the convention of the
+DiT/SiT papers' GFLOPs)."""
+import argparse
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.registry import DefaultScope
+
+import rgl  # noqa: F401
+from rgl.utils.cli import run_cli
+from rgl.utils.errors import require_keys
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('--shape', type=int, nargs='+', required=True,
+                        help='input shape without the batch, e.g. 3 32 32')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    require_keys(cfg, ['model'], where=args.config)
+
+    from fvcore.nn import FlopCountAnalysis, parameter_count
+
+    from rgl.registry import MODELS
+    with DefaultScope.overwrite_default_scope('rgl'):
+        model = MODELS.build(cfg.model).eval()
+    x = torch.rand(1, *args.shape)
+    flops = FlopCountAnalysis(model, (x, )).unsupported_ops_warnings(
+        False).uncalled_modules_warnings(False)
+    params = parameter_count(model)['']
+    print(f'input {tuple(x.shape)}: {flops.total() / 1e9:.4f} GFLOPs, '
+          f'{params / 1e6:.4f} M parameters')
+
+
+if __name__ == '__main__':
+    run_cli(main)
