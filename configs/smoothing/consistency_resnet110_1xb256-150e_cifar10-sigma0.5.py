@@ -1,12 +1,8 @@
 # Consistency regularization (Jeong & Shin 2020): m=2, η=0.5, λ=20 (σ=0.25) /
 # 10 (σ=0.5, 1.0); σ=0.5.
-_base_ = [
-    '../_base_/models/cifar_resnet110.py',
-    '../_base_/datasets/cifar10_bs256.py',
-    './_base_/cifar_sgd_150e.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = ['./consistency_resnet110_1xb256-150e_cifar10-sigma0.25.py']
 model = dict(
     train_loss=dict(
-        type='ConsistencyLoss', sigma=0.5, num_noise=2, lbd=10.0, eta=0.5))
+        sigma=0.5,
+        lbd=10.0))
 certify_cfg = dict(sigma=0.5)

@@ -1,9 +1,6 @@
 # Gaussian augmentation (Cohen et al. 2019); σ=1.0.
-_base_ = [
-    '../_base_/models/cifar_resnet110.py',
-    '../_base_/datasets/cifar10_bs256.py',
-    './_base_/cifar_sgd_150e.py',
-    '../_base_/default_runtime.py',
-]
-model = dict(train_loss=dict(type='GaussianAugmentationLoss', sigma=1.0))
+_base_ = ['./gaussian_resnet110_1xb256-150e_cifar10-sigma0.25.py']
+model = dict(
+    train_loss=dict(
+        sigma=1.0))
 certify_cfg = dict(sigma=1.0)

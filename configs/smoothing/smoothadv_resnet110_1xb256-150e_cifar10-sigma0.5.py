@@ -1,18 +1,8 @@
 # SmoothAdv (Salman et al. 2019), PGD 10 steps, ε warm-up over 10 epochs:
 # ε=1.0/m=4 (σ=0.25), ε=1.0/m=8 (σ=0.5), ε=2.0/m=2 (σ=1.0); σ=0.5.
-_base_ = [
-    '../_base_/models/cifar_resnet110.py',
-    '../_base_/datasets/cifar10_bs256.py',
-    './_base_/cifar_sgd_150e.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = ['./smoothadv_resnet110_1xb256-150e_cifar10-sigma0.25.py']
 model = dict(
     train_loss=dict(
-        type='SmoothAdvLoss',
         sigma=0.5,
-        epsilon=1.0,
-        num_steps=10,
-        num_noise=8,
-        # 10 warm-up epochs of 196 iterations (batch 256)
-        warmup_iters=1960))
+        num_noise=8))
 certify_cfg = dict(sigma=0.5)

@@ -1,20 +1,9 @@
 # SmoothMix (Jeong et al. 2021), 10 warm-up epochs: m=2, T=4, η=5;
 # α=0.5/mix_step 0 (σ=0.25), α=1.0/1 (σ=0.5), α=2.0/1 (σ=1.0); σ=0.5.
-_base_ = [
-    '../_base_/models/cifar_resnet110.py',
-    '../_base_/datasets/cifar10_bs256.py',
-    './_base_/cifar_sgd_150e.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = ['./smoothmix_resnet110_1xb256-150e_cifar10-sigma0.25.py']
 model = dict(
     train_loss=dict(
-        type='SmoothMixLoss',
         sigma=0.5,
-        num_noise=2,
-        num_steps=4,
         step_size=1.0,
-        eta=5.0,
-        mix_step=1,
-        # 10 warm-up epochs of 196 iterations (batch 256)
-        warmup_iters=1960))
+        mix_step=1))
 certify_cfg = dict(sigma=0.5)
