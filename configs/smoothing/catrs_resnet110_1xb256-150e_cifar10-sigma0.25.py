@@ -1,11 +1,6 @@
 # CAT-RS (Jeong, Kim, Shin, AAAI 2023): M=4, ε=1.0, 4 PGD steps, λ=0.5/1.0/2.0
 # for σ=0.25/0.5/1.0; σ=0.25.
-_base_ = [
-    '../_base_/models/cifar_resnet110.py',
-    '../_base_/datasets/cifar10_bs256.py',
-    './_base_/cifar_sgd_150e.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = ['./_base_/resnet110_cifar10_150e.py']
 model = dict(
     train_loss=dict(
         type='CATRSLoss',

@@ -1,11 +1,6 @@
 # MACER (Zhai et al. 2020): m=16, β=16, γ=8, λ=12 (σ=0.25) / 6 (σ=0.5) / 12
 # (σ=1.0; the paper defers it); σ=0.25.
-_base_ = [
-    '../_base_/models/cifar_resnet110.py',
-    '../_base_/datasets/cifar10_bs256.py',
-    './_base_/cifar_sgd_150e.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = ['./_base_/resnet110_cifar10_150e.py']
 model = dict(
     train_loss=dict(
         type='MACERLoss',

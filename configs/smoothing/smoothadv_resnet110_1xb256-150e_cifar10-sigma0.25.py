@@ -1,11 +1,6 @@
 # SmoothAdv (Salman et al. 2019), PGD 10 steps, ε warm-up over 10 epochs:
 # ε=1.0/m=4 (σ=0.25), ε=1.0/m=8 (σ=0.5), ε=2.0/m=2 (σ=1.0); σ=0.25.
-_base_ = [
-    '../_base_/models/cifar_resnet110.py',
-    '../_base_/datasets/cifar10_bs256.py',
-    './_base_/cifar_sgd_150e.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = ['./_base_/resnet110_cifar10_150e.py']
 model = dict(
     train_loss=dict(
         type='SmoothAdvLoss',

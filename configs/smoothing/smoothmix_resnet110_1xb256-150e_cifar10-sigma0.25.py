@@ -1,11 +1,6 @@
 # SmoothMix (Jeong et al. 2021), 10 warm-up epochs: m=2, T=4, η=5;
 # α=0.5/mix_step 0 (σ=0.25), α=1.0/1 (σ=0.5), α=2.0/1 (σ=1.0); σ=0.25.
-_base_ = [
-    '../_base_/models/cifar_resnet110.py',
-    '../_base_/datasets/cifar10_bs256.py',
-    './_base_/cifar_sgd_150e.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = ['./_base_/resnet110_cifar10_150e.py']
 model = dict(
     train_loss=dict(
         type='SmoothMixLoss',
