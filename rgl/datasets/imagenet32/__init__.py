@@ -1,0 +1,1 @@
+"""Downsampled ImageNet 32x32 (CLEL)."""

@@ -1,0 +1,1 @@
+"""TIA2 text-to-image alignment labels and prompt sets (TextNorm)."""

@@ -1,0 +1,1 @@
+"""Collaborative score distillation: score sources, kernels and the SVGD distiller."""

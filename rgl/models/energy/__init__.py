@@ -1,0 +1,1 @@
+"""CLEL: energy backbones, heads and the latent-guided joint energy."""

@@ -1,0 +1,1 @@
+"""Nuisance-extended information bottleneck (NIB)."""

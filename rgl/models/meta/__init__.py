@@ -1,0 +1,1 @@
+"""MetaMAE: modality-agnostic tokenisers and the meta-learned masked auto-encoder."""

@@ -1,0 +1,1 @@
+"""Reward models, contrastive prompts and TextNorm calibration."""
