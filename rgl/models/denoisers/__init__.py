@@ -1,1 +1,15 @@
 """One-shot denoisers ``denoise(x_noisy, sigma) -> x_hat``."""
+from .base import (DiscreteDiffusionDenoiser, OneShotDenoiser,
+                   check_denoise_sigma)
+from .rgl_generative import (DDPMDenoiser, FlowMatchingDenoiser,
+                             build_generative)
+from .schedules import (cosine_betas, ddpm_input_scale, flow_input_scale,
+                        flow_match_time, make_betas, match_timestep,
+                        noise_to_signal)
+
+__all__ = [
+    'OneShotDenoiser', 'DiscreteDiffusionDenoiser', 'check_denoise_sigma',
+    'DDPMDenoiser', 'FlowMatchingDenoiser', 'build_generative',
+    'cosine_betas', 'make_betas', 'noise_to_signal', 'match_timestep',
+    'ddpm_input_scale', 'flow_match_time', 'flow_input_scale'
+]
