@@ -1,4 +1,5 @@
 """Smoothed classifiers and certification statistics."""
+from .cascade import CascadedSmoothedClassifier  # noqa: F401
 from .smoothed_classifier import (ABSTAIN, SmoothedClassifier,
                                   check_sampling_args, check_sigma)
 from .statistics import (binomial_two_sided_pvalue, certified_radius,

@@ -54,3 +54,46 @@ def binomial_two_sided_pvalue(c1, c2):
         if a + b > 0:
             out[i] = binomtest(a, a + b, 0.5).pvalue
     return out
+
+
+def goodman_multinomial_bounds(counts, alpha):
+    """Goodman's (1965) simultaneous ``(1 - alpha)`` confidence intervals
+    of the ``k`` cell probabilities of a multinomial with ``counts``.
+
+    With ``N = Σ n_i``, ``p̂_i = n_i / N`` and ``χ² = χ²_1.ppf(1 - alpha /
+    k)`` (Bonferroni over the cells)::
+
+        bounds_i = (2 N p̂_i + χ² ∓ sqrt(χ⁴ + 4 N p̂_i (1 - p̂_i) χ²))
+                   / (2 (χ² + N))
+
+    the same as ``statsmodels``' ``multinomial_proportions_confint(counts,
+    alpha, method='goodman')``, which the MDDS reference calls.
+
+    Args:
+        counts (array-like): ``(k,)`` cell counts (or ``(B, k)``, one row
+            per image; Bonferroni over the last axis).
+        alpha (float): the simultaneous (two-sided) failure probability.
+
+    Returns:
+        (ndarray, ndarray): lower and upper bounds, shaped like ``counts``.
+    """
+    from scipy.stats import chi2 as chi2_dist
+    counts = _as_numpy(counts)
+    k = counts.shape[-1]
+    n = counts.sum(axis=-1, keepdims=True)
+    chi2 = chi2_dist.ppf(1 - alpha / k, 1)
+    p = counts / n
+    half = np.sqrt(chi2 ** 2 + 4 * n * p * (1 - p) * chi2)
+    denom = 2 * (chi2 + n)
+    return (2 * n * p + chi2 - half) / denom, (2 * n * p + chi2 + half) / denom
+
+
+def threshold_radius(p_lower, sigma, p0=0.5):
+    """``R = σ (Φ⁻¹(p) - Φ⁻¹(p₀))``: the L2 radius within which a class of
+    probability at least ``p`` under ``N(0, σ² I)`` keeps probability at
+    least ``p₀`` (Multi-scale smoothing's certificate; ``p₀ = 1/2`` gives
+    Cohen's ``σ Φ⁻¹(p)``). Negative where ``p < p₀``; ``-inf`` at ``p=0``.
+    """
+    p = _as_numpy(p_lower)
+    with np.errstate(divide='ignore'):
+        return sigma * (norm.ppf(p) - norm.ppf(p0))
