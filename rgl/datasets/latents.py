@@ -29,6 +29,8 @@ from rgl.utils.errors import ConfigError, DataError
 
 INDEX_FILE = 'index.json'
 META_FILE = 'meta.json'
+#: what the items' ``inputs`` are, declared to the generative models
+INPUT_SPACE = 'latent'
 
 
 def adm_center_crop(pil_image, size):
@@ -107,23 +109,28 @@ class LatentDataset(Dataset):
     from the stored moments (REPA's ``sample_posterior``; s = 0.18215).
 
     ``__getitem__`` returns ``dict(inputs=z (C, h, w), data_samples=
-    DataSample(gt_label, sample_idx))`` plus ``images`` (uint8 (3, H, W),
-    when the folder stores them) and ``features`` (a list of (T, D)
-    tensors, one per name in ``features``).
+    DataSample(gt_label, sample_idx, input_space='latent'))`` plus
+    ``images`` (uint8 (3, H, W)) and ``features`` (a list of (T, D)
+    tensors, one per name in ``features``). The items declare their
+    ``inputs`` as latents (``input_space='latent'`` in the data sample's and
+    the dataset's metainfo), so a generative model neither encodes them
+    again nor takes them for images.
 
     Args:
         data_root (str): a folder written by tools/extract_latents.py.
         flip (str): ``'none'``; ``'random'`` uses the stored flipped
             latents (and flips image/features alike) with probability 0.5.
-        with_images (bool): return the raw images: the stored crops
-            (``--save-images``), else the ADM crops of the source image
-            folder recorded in the index, when it still exists.
+        with_images (bool, optional): return the raw images: the stored
+            crops (``--save-images``), else the ADM crops of the source
+            image folder recorded in the index. ``True`` requires them (an
+            error when neither exists), ``False`` never reads them, ``None``
+            (default) returns them when available.
         features (Sequence[str]): pre-extracted encoder features to return.
         sample_posterior (bool): draw z; ``False`` returns s · μ.
         scaling_factor (float, optional): overrides the VAE's s.
     """
 
-    def __init__(self, data_root, flip='none', with_images=True,
+    def __init__(self, data_root, flip='none', with_images=None,
                  features=(), sample_posterior=True, scaling_factor=None):
         self.data_root = data_root
         self.index = read_index(data_root)
@@ -142,10 +149,20 @@ class LatentDataset(Dataset):
         self.flip, self.features = flip, list(features)
         self.stored_images = bool(self.index.get('images'))
         self._source = None
-        if with_images and not self.stored_images:
+        if with_images is not False and not self.stored_images:
             self._source = self._source_images()
-        self.with_images = bool(with_images and (self.stored_images or
-                                                 self._source is not None))
+            if with_images and self._source is None:
+                raise DataError(
+                    f'LatentDataset.with_images=True but {data_root} stores '
+                    f'no image crops (its shards, e.g. {shard_name(0)}, were '
+                    f'extracted without --save-images) and the source image '
+                    f'folder recorded in its {INDEX_FILE} '
+                    f'({self.index.get("data_root")!r}) does not exist: '
+                    f're-extract with --save-images, restore that folder, '
+                    f'or set with_images=False (e.g. with pre-extracted '
+                    f'`features`)')
+        self.with_images = bool(with_images is not False and (
+            self.stored_images or self._source is not None))
         self.sample_posterior = sample_posterior
         self.scaling_factor = float(scaling_factor or
                                     self.index['scaling_factor'])
@@ -175,7 +192,7 @@ class LatentDataset(Dataset):
 
     @property
     def metainfo(self):
-        return dict(classes=self.classes)
+        return dict(classes=self.classes, input_space=INPUT_SPACE)
 
     def __len__(self):
         return sum(self.counts)
@@ -212,7 +229,8 @@ class LatentDataset(Dataset):
             prefix = 'features_flip.' if flipped else 'features.'
             out['features'] = [shard[prefix + f][j].float()
                                for f in self.features]
-        sample = DataSample(metainfo=dict(sample_idx=idx, flipped=flipped))
+        sample = DataSample(metainfo=dict(sample_idx=idx, flipped=flipped,
+                                          input_space=INPUT_SPACE))
         sample.set_gt_label(int(shard['labels'][j]))
         out['data_samples'] = sample
         return out

@@ -92,3 +92,27 @@ def test_bad_options(tmp_path):
     with pytest.raises(ConfigError, match='flip'):
         DATASETS.build(dict(type='LatentDataset', data_root=str(tmp_path),
                             flip='always'))
+
+
+def test_items_declare_latents(tmp_path):
+    _folder(tmp_path)
+    ds = DATASETS.build(dict(type='LatentDataset', data_root=str(tmp_path)))
+    assert ds.metainfo['input_space'] == 'latent'
+    assert ds[0]['data_samples'].input_space == 'latent'
+
+
+def test_required_images_that_do_not_exist_are_an_error(tmp_path):
+    _folder(tmp_path)
+    index = json.loads((tmp_path / 'index.json').read_text())
+    index.update(images=False, data_root=str(tmp_path / 'moved_away'))
+    (tmp_path / 'index.json').write_text(json.dumps(index))
+    with pytest.raises(DataError, match='with_images=True.*shard_00000.pt.*'
+                       'moved_away'):
+        DATASETS.build(dict(type='LatentDataset', data_root=str(tmp_path),
+                            with_images=True))
+    # not required: the items simply carry no images
+    for with_images in (None, False):
+        ds = DATASETS.build(dict(type='LatentDataset',
+                                 data_root=str(tmp_path),
+                                 with_images=with_images))
+        assert not ds.with_images and 'images' not in ds[0]

@@ -5,7 +5,11 @@ from mmengine.model import BaseModel
 from torch import nn
 
 from rgl.registry import MODELS, SAMPLERS
-from rgl.utils.errors import ConfigError
+from rgl.utils.errors import ConfigError, DataError
+from .data_preprocessor import declared_space
+
+#: how far outside [0, 1] image inputs may stray (resampling overshoot)
+PIXEL_MARGIN = 0.25
 
 
 def build_module(cfg):
@@ -22,15 +26,19 @@ class GenerativeAlgorithm(BaseModel):
         aligners (dict | list[dict], optional): REPA aligners; each is bound
             to the backbone and adds its ``loss_repa``.
         vae (dict, optional): a frozen latent autoencoder with
-            ``encode(x01) -> z`` (scaled) and ``decode(z) -> x01``. When the
-            batch has no ``images`` the ``inputs`` are images and are encoded
-            on the fly; otherwise ``inputs`` are latents already.
+            ``encode(x01) -> z`` (scaled) and ``decode(z) -> x01``. Image
+            ``inputs`` are encoded on the fly; ``inputs`` that the dataset
+            declares as latents (``input_space='latent'``, as
+            :class:`LatentDataset` does) are used as they are.
         label_dropout (float): p of replacing y by the null class ∅ (0.1).
         sampler (dict, optional): default SAMPLERS config of :meth:`sample`.
         data_preprocessor (dict, optional): defaults to
             ``GenerativeDataPreprocessor``.
 
     Pixel-space models (no VAE) see images mapped from [0, 1] to [−1, 1].
+    Whether ``inputs`` are images or latents is never guessed from the
+    batch's keys: it is the ``input_space`` the data preprocessor reads from
+    the dataset's declaration (see :func:`declared_space`).
     """
 
     default_sampler = None
@@ -84,15 +92,53 @@ class GenerativeAlgorithm(BaseModel):
         return self.backbone.num_classes
 
     # -- data -----------------------------------------------------------
-    def to_model_space(self, inputs, images=None):
+    def to_model_space(self, inputs, images=None, input_space='pixel'):
         """``(x, images01)``: the model's data x and the [0, 1] images the
-        encoders see."""
-        if images is not None:
-            return inputs, images  # latent dataset: inputs are latents
-        if self.vae is not None:
-            with torch.no_grad():
-                return self.vae.encode(inputs), inputs
-        return inputs * 2 - 1, inputs
+        encoders see (``None`` for latents without raw images).
+
+        ``input_space`` is what the dataset declares ``inputs`` to be:
+        ``'latent'`` (already the model's data, e.g. :class:`LatentDataset`)
+        or ``'pixel'`` (images in [0, 1], encoded by the VAE or mapped to
+        [−1, 1]).
+        """
+        if input_space == 'latent':
+            x, images01 = inputs, images
+        elif input_space == 'pixel':
+            self._check_pixels(inputs)
+            images01 = inputs if images is None else images
+            if self.vae is not None:
+                with torch.no_grad():
+                    x = self.vae.encode(inputs)
+            else:
+                x = inputs * 2 - 1
+        else:
+            raise ConfigError(f"input_space must be 'pixel' or 'latent', "
+                              f'got {input_space!r}')
+        b = self.backbone
+        want = (b.in_channels, b.input_size, b.input_size)
+        if tuple(x.shape[1:]) != want:
+            what = ('latent inputs' if input_space == 'latent' else
+                    'image inputs after the VAE' if self.vae is not None
+                    else 'image inputs')
+            raise DataError(
+                f'{what} have shape {tuple(x.shape[1:])}, but model.backbone '
+                f'({type(b).__name__}) takes (in_channels, input_size, '
+                f'input_size) = {want}')
+        return x, images01
+
+    @staticmethod
+    def _check_pixels(inputs):
+        # Latents taken for images would be trained on without an error
+        # (REPA's SD-VAE latents have unit scale): refuse values that no
+        # [0, 1] image has. The margin allows resampling overshoot.
+        lo, hi = inputs.min().item(), inputs.max().item()
+        if lo < -PIXEL_MARGIN or hi > 1 + PIXEL_MARGIN:
+            raise DataError(
+                f'inputs taken as images (input_space=\'pixel\') range over '
+                f'[{lo:.3g}, {hi:.3g}], not [0, 1]; if they are latents, '
+                'the dataset must declare input_space=\'latent\' in its '
+                'data samples (LatentDataset does), or set '
+                'data_preprocessor.input_space=\'latent\'')
 
     def to_images(self, x):
         """Model-space samples → images in [0, 1]."""
@@ -120,9 +166,21 @@ class GenerativeAlgorithm(BaseModel):
         raise NotImplementedError
 
     def forward(self, inputs, data_samples=None, images=None, features=None,
-                mode='loss'):
+                input_space=None, mode='loss'):
+        """``input_space``: ``'pixel'`` or ``'latent'``, as the data
+        preprocessor read it from the dataset; when called directly without
+        it, the data samples' declaration (else ``'pixel'``)."""
+        if input_space is None:
+            input_space = declared_space(data_samples)
         if mode == 'loss':
-            x, images01 = self.to_model_space(inputs, images)
+            x, images01 = self.to_model_space(inputs, images, input_space)
+            if self.aligners and images01 is None and features is None:
+                raise DataError(
+                    'the batch holds latents without `images` for the REPA '
+                    'encoders and without pre-extracted `features`: extract '
+                    'with --save-images (or keep the source image folder) '
+                    'and use LatentDataset(with_images=True), or extract '
+                    'features with --encoder and set LatentDataset.features')
             y = self.drop_labels(
                 self.labels_of(data_samples, x.shape[0], x.device))
             losses = self.denoising_loss(x, y)
@@ -140,7 +198,7 @@ class GenerativeAlgorithm(BaseModel):
                 ds.set_field(img, 'gen_image')
             return data_samples
         if mode == 'tensor':
-            x, _ = self.to_model_space(inputs, images)
+            x, _ = self.to_model_space(inputs, images, input_space)
             y = self.labels_of(data_samples, x.shape[0], x.device)
             return self.denoising_loss(x, y)
         raise ValueError(f'mode must be loss, predict or tensor, got {mode}')

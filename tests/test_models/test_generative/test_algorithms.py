@@ -96,12 +96,15 @@ def test_vae_latent_space_and_sampling_determinism():
     assert not any('vae' in k for k in model.state_dict())
     data = model.data_preprocessor(batch(size=8), True)
     assert torch.isfinite(model(**data, mode='loss')['loss_denoise'])
-    # latent datasets: inputs are latents, images go to the encoders
-    raw = batch(size=4)
+    # latent datasets declare their inputs: they are used as they are and
+    # the images go to the encoders
+    raw = dict(inputs=[torch.randn(1, 4, 4) * 3 for _ in range(4)],
+               data_samples=[DataSample(metainfo=dict(input_space='latent'))
+                             .set_gt_label(i % 3) for i in range(4)])
     raw['images'] = [torch.randint(0, 256, (1, 8, 8), dtype=torch.uint8)
                      for _ in range(4)]
     data = model.data_preprocessor(raw, True)
-    assert data['images'].max() <= 1
+    assert data['images'].max() <= 1 and data['input_space'] == 'latent'
     model(**data, mode='loss')
     g1 = torch.Generator().manual_seed(3)
     g2 = torch.Generator().manual_seed(3)
