@@ -9,9 +9,13 @@
 
 Sources (detected from the keys, or ``--source``):
 
-- ``repa``: sihyun-yu/REPA ``last.pt`` = {model, ema, opt, args, steps};
-  the projector MLPs ``projectors.k.*`` go to rgl's aligner
-  (``aligners.0.projectors.k.*``).
+- ``repa``: sihyun-yu/REPA training checkpoints {model, ema, opt, args,
+  steps} and the released ``last.pt`` (a bare EMA state dict); the projector
+  MLPs ``projectors.k.*`` go to rgl's aligner (``aligners.0.projectors.k.*``).
+  The alignment depth is read from ``args`` (a Namespace, or a dict in
+  re-saved checkpoints), ``--args-json`` (the run's ``args.json``), the
+  ``--legacy`` layout's block split, or, for the released SiT-XL/2
+  ``last.pt``, the README's 8; otherwise ``--encoder-depth`` is required.
 - ``sit``: willisma/SiT ``SiT-XL-2-256x256.pt`` (a state dict, or {ema, ...})
   with learn_sigma's 2C output and t = 1 at the data.
 - ``dit``: facebookresearch/DiT ``DiT-XL-2-256x256.pt`` (the EMA state dict).
@@ -23,6 +27,7 @@ error. The output holds ``state_dict`` and ``meta.model`` (the rgl model
 config to put in a config file).
 """
 import argparse
+import json
 import os.path as osp
 import re
 import sys
@@ -34,7 +39,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
 
 from rgl.utils import load_checkpoint_file  # noqa: E402
 from rgl.utils.cli import run_cli  # noqa: E402
-from rgl.utils.errors import CheckpointError  # noqa: E402
+from rgl.utils.errors import CheckpointError, ConfigError  # noqa: E402
 
 #: width -> heads of the DiT/SiT size table (heads are not in the shapes)
 HEADS = {384: 6, 768: 12, 1024: 16, 1152: 16}
@@ -82,10 +87,7 @@ def infer_model(state, source, path):
     except KeyError as err:
         raise CheckpointError(f'{path}: not a DiT/SiT/REPA checkpoint '
                               f'(no {err})') from None
-    depth = len({
-        int(m.group(1))
-        for k in state for m in [re.match(r'blocks\.(\d+)\.', k)] if m
-    })
+    depth = block_count(state)
     if hidden not in HEADS:
         raise CheckpointError(f'{path}: width {hidden} is not a DiT/SiT '
                               f'size ({sorted(HEADS)})')
@@ -101,19 +103,16 @@ def infer_model(state, source, path):
         return dict(type='DDPM', backbone=backbone)
     model = dict(type='FlowMatching', backbone=backbone, path='linear',
                  data_at_one=source == 'sit')
+    # REPA's build_mlp: projectors.k.{0,2,4} are the three Linear layers
     dims = [
         state[f'projectors.{k}.4.weight'].shape[0]
-        for k in range(len({
-            m.group(1)
-            for key in state for m in [re.match(r'projectors\.(\d+)\.', key)]
-            if m
-        }))
+        for k in range(projector_count(state))
     ]
     if dims:
         proj_dim = state['projectors.0.0.weight'].shape[0]
         model['aligners'] = [
             dict(type='REPAAligner', encoders=[], encoder_dims=dims,
-                 depth=8, projector_dim=proj_dim)
+                 depth=None, projector_dim=proj_dim)  # set by convert()
         ]
     return model
 
@@ -148,16 +147,138 @@ def verify(model_cfg, rgl_state, path):
     return model
 
 
-def convert(path, source=None, which='ema', depth=None):
+def training_args(raw, args_json=None):
+    """REPA's training arguments as a dict: the checkpoint's ``args`` (an
+    ``argparse.Namespace`` in train.py's checkpoints, a dict in re-saved
+    ones) or the run's ``args.json`` (``--args-json``); ``{}`` when
+    neither exists."""
+    found = {}
+    stored = raw.get('args') if isinstance(raw, dict) else None
+    if isinstance(stored, argparse.Namespace):
+        found = vars(stored)
+    elif isinstance(stored, dict):
+        found = stored
+    elif stored is not None:
+        raise CheckpointError(f'the checkpoint\'s `args` is a '
+                              f'{type(stored).__name__}, not a Namespace '
+                              'or dict')
+    if args_json is not None:
+        try:
+            with open(args_json) as f:
+                from_json = json.load(f)
+        except (OSError, ValueError) as err:
+            raise ConfigError(f'--args-json {args_json}: cannot read it '
+                              f'({err})') from None
+        if not isinstance(from_json, dict):
+            raise ConfigError(f'--args-json {args_json}: not a JSON object '
+                              '(REPA writes vars(args) there)')
+        clash = {k for k in ('encoder_depth', 'model')
+                 if k in found and k in from_json and found[k] !=
+                 from_json[k]}
+        if clash:
+            raise ConfigError(
+                f'--args-json {args_json} disagrees with the checkpoint\'s '
+                f'args on {sorted(clash)}: '
+                f'{[from_json[k] for k in sorted(clash)]} vs '
+                f'{[found[k] for k in sorted(clash)]}')
+        found = {**from_json, **found}
+    return found
+
+
+def is_repa_release(state):
+    """The released 4M-iteration ``last.pt`` of sihyun-yu/REPA: a bare EMA
+    state dict of SiT-XL/2 (28 blocks, width 1152, 1,000 classes, 32 x 32
+    latents) with one projector onto DINOv2-B's 768 dims. REPA's README
+    evaluates it with ``--encoder-depth 8``."""
+    try:
+        return (state['x_embedder.proj.weight'].shape[:2] == (1152, 4)
+                and state['pos_embed'].shape[1] == 256
+                and state['y_embedder.embedding_table.weight'].shape[0] ==
+                1001 and projector_count(state) == 1
+                and state['projectors.0.4.weight'].shape[0] == 768
+                and block_count(state) == 28)
+    except KeyError:
+        return False
+
+
+def block_count(state, name='blocks'):
+    return len({
+        int(m.group(1))
+        for k in state for m in [re.match(name + r'\.(\d+)\.', k)] if m
+    })
+
+
+def projector_count(state):
+    return len({
+        m.group(1)
+        for k in state for m in [re.match(r'projectors\.(\d+)\.', k)] if m
+    })
+
+
+def from_legacy(state):
+    """REPA's ``--legacy`` layout keeps the first ``encoder_depth`` blocks
+    in ``blocks`` and the rest in ``decoder_blocks`` (its
+    ``load_legacy_checkpoints``): the alignment depth is the number of
+    ``blocks``, and the decoder blocks follow them. Returns ``(state,
+    depth)``; depth is None for the current layout."""
+    if not any(k.startswith('decoder_blocks.') for k in state):
+        return state, None
+    depth = block_count(state)
+    out = {}
+    for k, v in state.items():
+        m = re.match(r'decoder_blocks\.(\d+)\.(.*)', k)
+        out[f'blocks.{int(m.group(1)) + depth}.{m.group(2)}' if m else k] = v
+    return out, depth
+
+
+def alignment_depth(raw, state, path, depth=None, args_json=None,
+                    legacy_depth=None):
+    """REPA's ``encoder_depth``: from the training args, the legacy block
+    split, or the known release; ``--encoder-depth`` where none of them
+    says. It is never guessed: 4 (SiT-B/2) and 8 (L/2, XL/2) are both
+    common, and a wrong depth converts without an error but aligns (and
+    fine-tunes) the wrong block."""
+    known = {}
+    args = training_args(raw, args_json)
+    if args.get('encoder_depth') is not None:
+        known['args.encoder_depth'] = int(args['encoder_depth'])
+    if legacy_depth is not None:
+        known['the legacy blocks/decoder_blocks split'] = legacy_depth
+    if not known and is_repa_release(state):
+        known['the released SiT-XL/2 last.pt'] = 8
+    if depth is not None:
+        clash = {k: v for k, v in known.items() if v != depth}
+        if clash:
+            raise ConfigError(f'--encoder-depth {depth} contradicts {path}: '
+                              f'{clash}')
+        return int(depth)
+    if len(set(known.values())) > 1:
+        raise CheckpointError(f'{path}: the alignment depth is ambiguous '
+                              f'({known}); pass --encoder-depth')
+    if not known:
+        raise ConfigError(
+            f'{path}: cannot read REPA\'s alignment depth (no `args` in the '
+            f'checkpoint, no --args-json, not the released SiT-XL/2 '
+            f'last.pt): pass --encoder-depth (REPA uses 4 for SiT-B/2 and 8 '
+            f'for SiT-L/2 and XL/2) or --args-json RUN/args.json')
+    return next(iter(known.values()))
+
+
+def convert(path, source=None, which='ema', depth=None, args_json=None):
     """Return ``(rgl checkpoint dict, rgl model)``."""
     raw = load_official(path)
     state = pick_weights(raw, path, which)
+    state, legacy_depth = from_legacy(state)
     source = source or detect_source(state)
     model_cfg = infer_model(state, source, path)
     if model_cfg.get('aligners'):
-        # REPA's training args record the alignment depth (default 8)
-        depth = depth or getattr(raw.get('args'), 'encoder_depth', None) or 8
-        model_cfg['aligners'][0]['depth'] = int(depth)
+        depth = alignment_depth(raw, state, path, depth, args_json,
+                                legacy_depth)
+        blocks = model_cfg['backbone']['arch']['depth']
+        if not 1 <= depth <= blocks:
+            raise ConfigError(f'{path}: encoder depth {depth} is outside the '
+                              f'model\'s 1..{blocks} blocks')
+        model_cfg['aligners'][0]['depth'] = depth
     rgl_state = to_rgl(state)
     model = verify(model_cfg, rgl_state, path)
     ckpt = dict(state_dict=rgl_state,
@@ -176,14 +297,19 @@ def parse_args(argv=None):
     p.add_argument('--weights', default='ema', choices=['ema', 'model'],
                    help='which weights of a training checkpoint')
     p.add_argument('--encoder-depth', type=int,
-                   help='REPA alignment depth (default: the checkpoint\'s '
-                   'args.encoder_depth, else 8)')
+                   help='REPA alignment depth (1-indexed block); required '
+                   'when the checkpoint has no `args` and no --args-json '
+                   '(REPA: 4 for SiT-B/2, 8 for L/2 and XL/2)')
+    p.add_argument('--args-json',
+                   help='the training run\'s args.json (REPA writes it next '
+                   'to checkpoints/), for encoder_depth')
     return p.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    ckpt, _ = convert(args.src, args.source, args.weights, args.encoder_depth)
+    ckpt, _ = convert(args.src, args.source, args.weights, args.encoder_depth,
+                      args.args_json)
     torch.save(ckpt, args.dst)
     print(f'wrote {args.dst} ({ckpt["meta"]["source"]}, '
           f'{len(ckpt["state_dict"])} tensors); rgl model: '
