@@ -1,4 +1,6 @@
 """One-shot denoisers ``denoise(x_noisy, sigma) -> x_hat``."""
+from .adm import ADMDenoiser, load_adm_checkpoint
+from .adm_unet import ADM_ARCHS, ADMUNet
 from .base import (DiscreteDiffusionDenoiser, OneShotDenoiser,
                    check_denoise_sigma)
 from .rgl_generative import (DDPMDenoiser, FlowMatchingDenoiser,
@@ -8,6 +10,7 @@ from .schedules import (cosine_betas, ddpm_input_scale, flow_input_scale,
                         noise_to_signal)
 
 __all__ = [
+    'ADMDenoiser', 'load_adm_checkpoint', 'ADM_ARCHS', 'ADMUNet',
     'OneShotDenoiser', 'DiscreteDiffusionDenoiser', 'check_denoise_sigma',
     'DDPMDenoiser', 'FlowMatchingDenoiser', 'build_generative',
     'cosine_betas', 'make_betas', 'noise_to_signal', 'match_timestep',
