@@ -8,7 +8,11 @@
 Samples are made in chunks of ``--batch-size``; chunk i uses seed
 ``seed·1000003 + i`` for its labels and noise, so the result does not depend
 on the number of processes, and finished chunks (``DIR/chunks/*.npz``) are
-skipped when the command is run again after an interruption. Rank 0 then
+skipped when the command is run again after an interruption. Only the same
+run is resumed: ``DIR/run_identity.json`` records the arguments below, the
+merged config's hash and the checkpoint's SHA-256, and a folder of another
+run is refused unless ``--overwrite`` (which deletes its samples) is given.
+Rank 0 then
 writes ``DIR/samples.npz`` (``arr_0``: uint8 N×H×W×3, ``arr_1``: labels,
 the layout of guided-diffusion's evaluator) and ``DIR/grid.png``.
 """
@@ -54,6 +58,8 @@ def parse_args(argv=None):
                    'the EMA weights in state_dict)')
     p.add_argument('--grid-size', type=int, default=64,
                    help='images in grid.png')
+    p.add_argument('--overwrite', action='store_true',
+                   help='delete the samples of another run in --out')
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
     p.add_argument('--launcher', default='none',
                    choices=['none', 'pytorch', 'slurm', 'mpi'])
@@ -97,6 +103,29 @@ def build_model(cfg, checkpoint, key):
             f'{missing[:5]}, unexpected {unexpected[:5]}')
     model.load_state_dict(state, strict=True)
     return model.eval()
+
+
+# arguments that define the samples (--out, --grid-size, --launcher do not)
+IDENTITY_ARGS = ('num_samples', 'batch_size', 'sampler', 'num_steps',
+                 'cfg_scale', 'guidance_low', 'guidance_high',
+                 'class_balanced', 'seed', 'key')
+OUTPUTS = ('chunks', 'samples.npz*', 'grid.png')
+
+
+def claim_out_dir(args, cfg, rank, world):
+    """Rank 0 starts or resumes ``--out`` (refusing another run's); the
+    other ranks then check that it records this run."""
+    from rgl.utils.run_identity import (RunIdentity, check_output,
+                                        claim_output)
+    identity = RunIdentity('sample', {k: getattr(args, k)
+                                      for k in IDENTITY_ARGS},
+                           config=cfg, checkpoint=args.checkpoint)
+    if rank == 0:
+        claim_output(args.out, identity, overwrite=args.overwrite,
+                     folder=True, members=OUTPUTS)
+    if world > 1:
+        torch.distributed.barrier()
+        check_output(args.out, identity, folder=True)
 
 
 def to_uint8_nhwc(images):
@@ -174,6 +203,7 @@ def main(argv=None):
                           if torch.cuda.is_available() else 'cpu')
     model = build_model(cfg, args.checkpoint, args.key).to(device)
     sampler = sampler_cfg(args, model)
+    claim_out_dir(args, cfg, rank, world)
     chunk_dir = osp.join(args.out, 'chunks')
     os.makedirs(chunk_dir, exist_ok=True)
     for stale in glob.glob(osp.join(chunk_dir, '*.tmp.npz')):

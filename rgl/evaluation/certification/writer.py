@@ -11,61 +11,40 @@
   no row is lost or duplicated.
 """
 import glob
-import json
 import os
 
-from rgl.utils.errors import ConfigError
+from rgl.utils.run_identity import RunIdentity, claim_output
+from rgl.utils.run_identity import sidecar_path as _run_sidecar_path
 from .tsv import HEADER, read_complete_lines
-
-SIDECAR_FORMAT = 'rgl-certify/1'
 
 
 def sidecar_path(path):
-    return path + '.json'
+    return _run_sidecar_path(path)
 
 
 def part_paths(path):
     return sorted(glob.glob(glob.escape(path) + '.part*'))
 
 
-def _describe_diff(old, new):
-    keys = sorted(set(old) | set(new))
-    diffs = [f'{k}: {old.get(k)!r} (file) vs {new.get(k)!r} (now)'
-             for k in keys if old.get(k) != new.get(k)]
-    return '; '.join(diffs[:4])
-
-
-def check_or_create(path, run_params, overwrite=False):
+def check_or_create(path, run_params, overwrite=False, checkpoint=None,
+                    config=None):
     """Rank 0, before any row is written: validate or start ``path``.
+
+    The run identity (sidecar ``FILE.json``) is
+    :class:`rgl.utils.run_identity.RunIdentity` of tool ``'certify'`` with
+    ``run_params`` as its arguments (plus the hashes of ``config`` and
+    ``checkpoint`` when given); ``FILE.part*`` belong to the output.
 
     Raises:
         ConfigError: ``path`` (or its parts) exists and belongs to another
             run, or has no sidecar to prove it belongs to this one.
     """
-    side = sidecar_path(path)
-    existing = [p for p in [path] + part_paths(path) if os.path.exists(p)]
-    if overwrite:
-        for p in existing + ([side] if os.path.exists(side) else []):
-            os.remove(p)
-        existing = []
-    if existing:
-        if not os.path.isfile(side):
-            raise ConfigError(
-                f'--out {path} exists but has no run header {side}: it was '
-                'not written by this run; choose another --out or pass '
-                '--overwrite')
-        with open(side) as f:
-            old = json.load(f).get('run', {})
-        if old != run_params:
-            raise ConfigError(
-                f'--out {path} belongs to a different run '
-                f'({_describe_diff(old, run_params)}); choose another --out '
-                'or pass --overwrite')
-    else:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(side, 'w') as f:
-            json.dump(dict(format=SIDECAR_FORMAT, run=run_params), f,
-                      indent=2, sort_keys=True)
+    identity = RunIdentity('certify', run_params, config=config,
+                           checkpoint=checkpoint)
+    resumed = claim_output(
+        path, identity, overwrite=overwrite,
+        members=(glob.escape(os.path.basename(path)) + '.part*', ))
+    if not resumed:
         with open(path, 'w') as f:
             f.write(HEADER + '\n')
     merge_parts(path)
