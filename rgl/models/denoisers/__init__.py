@@ -3,6 +3,7 @@ from .adm import ADMDenoiser, load_adm_checkpoint
 from .adm_unet import ADM_ARCHS, ADMUNet
 from .base import (DiscreteDiffusionDenoiser, OneShotDenoiser,
                    check_denoise_sigma)
+from .diffusers_unet import DiffusersDenoiser
 from .rgl_generative import (DDPMDenoiser, FlowMatchingDenoiser,
                              build_generative)
 from .schedules import (cosine_betas, ddpm_input_scale, flow_input_scale,
@@ -12,7 +13,8 @@ from .schedules import (cosine_betas, ddpm_input_scale, flow_input_scale,
 __all__ = [
     'ADMDenoiser', 'load_adm_checkpoint', 'ADM_ARCHS', 'ADMUNet',
     'OneShotDenoiser', 'DiscreteDiffusionDenoiser', 'check_denoise_sigma',
-    'DDPMDenoiser', 'FlowMatchingDenoiser', 'build_generative',
-    'cosine_betas', 'make_betas', 'noise_to_signal', 'match_timestep',
-    'ddpm_input_scale', 'flow_match_time', 'flow_input_scale'
+    'DiffusersDenoiser', 'DDPMDenoiser', 'FlowMatchingDenoiser',
+    'build_generative', 'cosine_betas', 'make_betas', 'noise_to_signal',
+    'match_timestep', 'ddpm_input_scale', 'flow_match_time',
+    'flow_input_scale'
 ]
