@@ -10,8 +10,14 @@ al. 2019, CERTIFY).
 ``--max`` for prefixes of its own options).
 
 Writes locuslab/smoothing's TSV (``idx label predict radius correct
-time``), one flushed row per image. Re-running the same command resumes a
-killed run; a file of another run is refused (``--overwrite`` replaces it).
+time``), one flushed row per image. Image ``idx`` draws its noise from its
+own streams seeded by ``(--seed, idx)``, so its row is the same whatever
+``--batch``, ``--images-per-step``, the number of processes or a resume
+(on one device kind). ``time`` is the image's own sampling time: the time
+of each batch shared among the images whose draws it held, in proportion
+to their draws (CUDA: event timing). ``--N0``/``--N`` are accepted as
+locuslab spells them. Re-running the same command resumes a killed run; a
+file of another run is refused (``--overwrite`` replaces it).
 Defaults come from the config's ``certify_cfg`` dict, then the flags.
 """
 import argparse
@@ -19,14 +25,18 @@ import hashlib
 import math
 import os
 import os.path as osp
-import time
 
 import torch
 from mmengine.config import Config, DictAction
 
 import rgl  # noqa: F401  (weights_only-safe checkpoint loading)
+from rgl.models.smoothing.noise import NOISE_BLOCK
 from rgl.utils.cli import run_cli
 from rgl.utils.errors import CheckpointError, ConfigError, require_keys
+
+#: Recorded in the run header: files of the earlier per-group seeding are
+#: another run and are not resumed with per-image draws.
+NOISE_SCHEME = f'per-image streams (seed, idx), blocks of {NOISE_BLOCK}'
 
 DEFAULTS = dict(n0=100, n=100_000, alpha=0.001, batch=1000, skip=1, max=-1,
                 split='test', seed=0)
@@ -40,7 +50,8 @@ def parse_args(argv=None):
     p.add_argument('--sigma', type=float,
                    help='noise level σ (default: certify_cfg.sigma, else '
                    'the sigma of model.train_loss)')
-    p.add_argument('--n0', type=int, help='selection draws (100)')
+    p.add_argument('--n0', '--N0', dest='n0', type=int,
+                   help='selection draws (100)')
     # --N / --max-idx: torchrun rejects --n and --max as ambiguous prefixes
     # of its own options, even after the script name
     p.add_argument('--n', '--N', dest='n', type=int,
@@ -52,13 +63,15 @@ def parse_args(argv=None):
     p.add_argument('--max', '--max-idx', dest='max', type=int,
                    help='stop before this index (-1: all)')
     p.add_argument('--split', help="dataset split ('test')")
-    p.add_argument('--seed', type=int, help='noise seed (0)')
+    p.add_argument('--seed', type=int, help='noise seed (0): image idx '
+                   'draws from its own streams seeded by (seed, idx)')
     p.add_argument('--out', required=True, help='output TSV')
     p.add_argument('--overwrite', action='store_true',
                    help='replace an existing --out of another run')
     p.add_argument('--images-per-step', type=int, default=None,
                    help='images whose draws share batches (default: '
-                   'ceil(batch / n0), at most 64)')
+                   'ceil(batch / n0), at most 64); results do not depend '
+                   'on it')
     p.add_argument('--fp32', action='store_true',
                    help='no autocast / channels-last on GPU')
     p.add_argument('--device', default=None, help='cpu, cuda, cuda:1 ...')
@@ -160,6 +173,7 @@ def main(argv=None):
 
     run = dict(config_model=str(model_cfg), dataset=str(ds_cfg),
                checkpoint_sha256=file_digest(args.checkpoint),
+               noise=NOISE_SCHEME,
                **{k: s[k] for k in ('sigma', 'n0', 'n', 'alpha', 'skip',
                                     'max', 'split', 'seed')})
     if rank == 0:
@@ -180,15 +194,15 @@ def main(argv=None):
             items = [dataset[i] for i in idxs]
             x = torch.stack([it['inputs'] for it in items])
             labels = [int(it['data_samples'].gt_label.item()) for it in items]
-            gen = torch.Generator(device).manual_seed(
-                s['seed'] * 1_000_003 + idxs[0])
-            t0 = time.time()
-            pred, radius = smooth.certify(x, s['n0'], s['n'], s['alpha'],
-                                          s['batch'], generator=gen)
-            seconds = (time.time() - t0) / len(idxs)
-            for i, y, c, r in zip(idxs, labels, pred.tolist(),
-                                  radius.tolist()):
-                out.write(format_row(i, y, c, r, int(c == y), seconds))
+            # each image draws from its own streams, seeded by (seed, idx):
+            # a row does not depend on its group, the batch size, the
+            # process count or where a resumed run started
+            pred, radius, seconds = smooth.certify(
+                x, s['n0'], s['n'], s['alpha'], s['batch'],
+                seeds=[(s['seed'], i) for i in idxs], return_seconds=True)
+            for i, y, c, r, t in zip(idxs, labels, pred.tolist(),
+                                     radius.tolist(), seconds.tolist()):
+                out.write(format_row(i, y, c, r, int(c == y), t))
             bar.update(len(idxs))
     bar.close()
     _barrier(world)

@@ -31,7 +31,9 @@ def parse_args(argv=None):
     parser.add_argument('--batch', type=int, default=1000,
                         help='noisy copies per forward pass')
     parser.add_argument('--split', default='train')
-    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--seed', type=int, default=0,
+                        help='image i draws its noise from a stream seeded '
+                        'by (seed, i)')
     parser.add_argument('--out', required=True, help='output .npy')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
@@ -67,14 +69,17 @@ def main(argv=None):
              sigma=args.sigma, checkpoint=args.checkpoint))
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     smooth.to(device).eval()
-    gen = torch.Generator(device).manual_seed(args.seed)
     per_step = max(1, args.batch // max(1, args.n // 8))
     preds = np.zeros((len(dataset), smooth.num_classes), dtype=np.float32)
     for start in tqdm(range(0, len(dataset), per_step), unit='batch',
                       desc=f'smoothed predictions σ={args.sigma}'):
         idxs = range(start, min(start + per_step, len(dataset)))
         x = torch.stack([dataset[i]['inputs'] for i in idxs])
-        counts = smooth.sample_counts(x, args.n, args.batch, generator=gen)
+        # image i draws from its own stream seeded by (seed, i): its votes
+        # do not depend on --batch (they are PREDICT's votes of image i)
+        counts = smooth.sample_counts(x, args.n, args.batch,
+                                      seeds=[(args.seed, i) for i in idxs],
+                                      stream='predict')
         preds[start:start + len(idxs)] = (counts.float() /
                                           args.n).cpu().numpy()
     np.save(args.out, preds)

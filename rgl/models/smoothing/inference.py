@@ -8,9 +8,13 @@ unchanged up to float rounding, so the smoothed classifier certified is the
 one trained.
 """
 import copy
+import warnings
 
 import torch
 from torch import nn
+
+#: classes already warned about (one warning each)
+_WARNED = set()
 
 
 def _has_batchnorm(module):
@@ -28,7 +32,13 @@ def fold_batchnorm(module):
     target = getattr(module, target_name) if target_name else module
     try:
         fused = fuse(target)
-    except Exception:  # not traceable: keep the original, still correct
+    except Exception as err:  # not traceable: keep the original (correct,
+        # but slower: say so once per class, or the slowdown goes unseen)
+        name = type(target).__name__
+        if name not in _WARNED:
+            _WARNED.add(name)
+            warnings.warn(f'BatchNorm folding skipped for {name}: torch.fx '
+                          f'cannot trace it ({str(err).splitlines()[0]})')
         return module
     if target_name is None:
         return fused

@@ -9,6 +9,7 @@ from rgl.registry import MODELS
 from rgl.utils.checkpoint import load_state_dict_file
 from rgl.utils.errors import CheckpointError, ConfigError, DataError
 from .inference import InferenceCache
+from .noise import BatchClock, NoiseStreams, apportion_seconds
 from .statistics import (binomial_two_sided_pvalue, certified_radius,
                          clopper_pearson_lower)
 
@@ -58,7 +59,9 @@ class SmoothedClassifier(nn.Module):
     Noise draws of several images share one forward batch: the draws of all
     images form one flat stream cut into batches of ``batch_size``, so a
     batch may hold the tail of one image and the head of the next, and the
-    votes are counted with one ``bincount`` per batch.
+    votes are counted with one ``bincount`` per batch. With per-image
+    ``seeds`` each image draws from its own noise stream (:mod:`.noise`), so
+    its result does not depend on that batching.
 
     Args:
         classifier (dict | nn.Module): the base classifier ``f``. Its
@@ -156,18 +159,46 @@ class SmoothedClassifier(nn.Module):
 
     # ------------------------------------------------------------------
     @torch.inference_mode()
-    def sample_counts(self, x, num, batch_size, sigma=None, generator=None):
+    def sample_counts(self, x, num, batch_size, sigma=None, generator=None,
+                      *, seeds=None, stream='estimate',
+                      return_seconds=False):
         """Class votes of ``num`` noisy copies of each image.
+
+        The copies of all ``B`` images form one flat, image-major sequence
+        of ``B · num`` draws cut into batches of ``batch_size``: a batch may
+        hold the tail of one image and the head of the next, and the votes
+        are counted with one ``bincount`` per batch.
 
         Args:
             x (Tensor): ``(B, C, H, W)`` images in [0, 1].
             num (int): draws per image.
             batch_size (int): copies per forward pass (across images).
-            sigma (float, optional): override σ (multi-scale smoothing).
-            generator (torch.Generator, optional): noise RNG.
+            sigma (float, optional): override σ (multi-scale smoothing; a
+                denoiser receives this σ too).
+            generator (torch.Generator, optional): the noise RNG when
+                ``seeds`` is None. The draws of an image then depend on the
+                other images of the call and on ``batch_size``: use it for
+                training-time estimates, not for results to reproduce.
+            seeds (Sequence, optional): one key per image, e.g.
+                ``(seed, dataset_index)``. Image ``b`` then draws from its
+                own stream ``(seeds[b], stream)`` (see :mod:`.noise`): its
+                votes are a function of the image, its key, ``stream``,
+                ``num`` and σ alone, whatever ``batch_size``, the other
+                images of the call, the process count or a resume.
+            stream (str | int): the stream name. Each call starts its
+                streams at draw 0, so draws meant to be independent need
+                distinct names: CERTIFY uses ``'select'`` (n0) and
+                ``'estimate'`` (n), PREDICT ``'predict'``. A multi-scale
+                cascade would name one per stage, e.g. ``f'estimate/σ{s}'``.
+            return_seconds (bool): also return each image's own time: the
+                time of every batch, shared among the images whose draws it
+                held in proportion to their draws (CUDA: event timing, no
+                per-batch synchronisation).
 
         Returns:
-            LongTensor ``(B, K)``: ``counts[b, c] = #{i : f(x_b + δ_i) = c}``.
+            LongTensor ``(B, K)``: ``counts[b, c] = #{i : f(x_b + δ_i) = c}``
+            (and a float64 Tensor ``(B,)`` of seconds with
+            ``return_seconds=True``).
         """
         check_sampling_args(n=num, batch_size=batch_size)
         sigma = self.sigma if sigma is None else sigma
@@ -177,6 +208,13 @@ class SmoothedClassifier(nn.Module):
         if x.dim() == 3:
             x = x[None]
         b, k = x.shape[0], self.num_classes
+        streams = None
+        if seeds is not None:
+            if len(seeds) != b:
+                raise DataError(f'seeds: one key per image expected, got '
+                                f'{len(seeds)} keys for {b} images')
+            streams = NoiseStreams(seeds, stream, sigma, x.shape[1:],
+                                   device)
         memory_format = (torch.channels_last if self.channels_last
                          and x.dim() == 4 else torch.contiguous_format)
         classifier = self._fast.get(
@@ -188,37 +226,58 @@ class SmoothedClassifier(nn.Module):
         buf = torch.empty((min(batch_size, total), ) + x.shape[1:],
                           device=device).contiguous(
                               memory_format=memory_format)
+        clock = BatchClock(device) if return_seconds else None
+        spans = []
         with self._autocast(device):
             for start in range(0, total, batch_size):
                 stop = min(start + batch_size, total)
                 owner = torch.arange(start, stop, device=device) // num
                 noisy = buf[:stop - start]
-                noisy.normal_(0.0, sigma, generator=generator)
-                noisy.add_(x[owner])
+                if streams is None:
+                    noisy.normal_(0.0, sigma, generator=generator)
+                    noisy.add_(x[owner])
+                else:
+                    streams.fill(noisy, x, start, num)
                 pred = self.base_logits(noisy, sigma,
                                         classifier).argmax(dim=1)
                 counts += torch.bincount(owner * k + pred, minlength=b * k)
-        return counts.view(b, k)
+                if clock is not None:
+                    clock.lap()
+                    spans.append((start, stop))
+        counts = counts.view(b, k)
+        if not return_seconds:
+            return counts
+        seconds = apportion_seconds(spans, clock.seconds(), num, b)
+        return counts, torch.tensor(seconds, dtype=torch.float64)
 
-    def predict(self, x, n, alpha, batch_size, generator=None):
+    def predict(self, x, n, alpha, batch_size, generator=None, *,
+                seeds=None, return_seconds=False):
         """Cohen's PREDICT: the top class, or :data:`ABSTAIN` unless the
         two-sided binomial test of top-1 against top-2 counts rejects
         equality at level ``alpha``.
 
+        ``seeds`` (one key per image, e.g. ``(seed, dataset_index)``) draws
+        each image's ``n`` copies from its own ``'predict'`` stream (see
+        :meth:`sample_counts`); ``generator`` is used without them.
+
         Returns a LongTensor ``(B,)`` (a 0-d tensor for one ``(C, H, W)``
-        image).
+        image), plus per-image seconds with ``return_seconds=True``.
         """
         check_sampling_args(n=n, alpha=alpha, batch_size=batch_size)
         single = x.dim() == 3
-        counts = self.sample_counts(x, n, batch_size, generator=generator)
+        counts, seconds = self.sample_counts(
+            x, n, batch_size, generator=generator, seeds=seeds,
+            stream='predict', return_seconds=True)
         top2 = counts.topk(2, dim=1)
         pvalue = binomial_two_sided_pvalue(top2.values[:, 0],
                                            top2.values[:, 1])
         pred = top2.indices[:, 0].clone().cpu()
         pred[torch.from_numpy(pvalue > alpha)] = ABSTAIN
-        return pred[0] if single else pred
+        out = (pred[0], seconds[0]) if single else (pred, seconds)
+        return out if return_seconds else out[0]
 
-    def certify(self, x, n0, n, alpha, batch_size, generator=None):
+    def certify(self, x, n0, n, alpha, batch_size, generator=None, *,
+                seeds=None, return_seconds=False):
         """Cohen's CERTIFY.
 
         Selection: ``ĉ_A = argmax`` of the votes of ``n0`` draws. Estimation:
@@ -227,15 +286,27 @@ class SmoothedClassifier(nn.Module):
         radius ``σ Φ⁻¹(p_A_lower)``; ``p_A_lower < 1/2`` abstains with
         radius 0.
 
+        ``seeds`` (one key per image, e.g. ``(seed, dataset_index)``) draws
+        the selection and estimation copies of each image from its own
+        independent ``'select'`` and ``'estimate'`` streams, so a result
+        depends on the image alone (see :meth:`sample_counts`);
+        ``generator`` is used without them.
+
         Returns:
             (LongTensor (B,), Tensor (B,)): class or :data:`ABSTAIN`, and the
-            L2 radius (0-d tensors for one ``(C, H, W)`` image).
+            L2 radius (0-d tensors for one ``(C, H, W)`` image); with
+            ``return_seconds=True`` also each image's seconds (both stages,
+            see :meth:`sample_counts`).
         """
         check_sampling_args(n=n, n0=n0, alpha=alpha, batch_size=batch_size)
         single = x.dim() == 3
-        counts0 = self.sample_counts(x, n0, batch_size, generator=generator)
+        counts0, sec0 = self.sample_counts(
+            x, n0, batch_size, generator=generator, seeds=seeds,
+            stream='select', return_seconds=True)
         c_hat = counts0.argmax(dim=1)
-        counts = self.sample_counts(x, n, batch_size, generator=generator)
+        counts, sec = self.sample_counts(
+            x, n, batch_size, generator=generator, seeds=seeds,
+            stream='estimate', return_seconds=True)
         n_a = counts.gather(1, c_hat[:, None])[:, 0]
         p_lower = clopper_pearson_lower(n_a.cpu(), n, alpha)
         radius = torch.from_numpy(certified_radius(p_lower, self.sigma))
@@ -243,6 +314,8 @@ class SmoothedClassifier(nn.Module):
         abstain = torch.from_numpy(p_lower < 0.5)
         pred[abstain] = ABSTAIN
         radius[abstain] = 0.0
+        seconds = sec0 + sec
+        out = (pred, radius, seconds)
         if single:
-            return pred[0], radius[0]
-        return pred, radius
+            out = tuple(t[0] for t in out)
+        return out if return_seconds else out[:2]

@@ -232,3 +232,99 @@ def test_wraps_a_timm_network_returning_logits():
         clean = clf(x).argmax(1)
     assert counts.argmax(1).tolist() == clean.tolist()
     assert (counts.max(1).values == 8).all()
+
+
+class Recorder(nn.Module):
+    """Records every noisy batch; votes class 0."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+        self.dummy = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        self.seen.append(x.detach().clone().contiguous())
+        return torch.zeros(x.shape[0], 2)
+
+
+def _draws(idx, num, batch, stream='estimate', sigma=0.5, seed=0):
+    """The noisy copies ``(B, num, C, H, W)`` the classifier saw for the
+    images ``idx`` of a fixed set (image-major order)."""
+    rec = Recorder()
+    smooth = SmoothedClassifier(rec, sigma=sigma, num_classes=2)
+    images = torch.rand(6, 3, 5, 5, generator=torch.Generator().manual_seed(9))
+    smooth.sample_counts(images[idx], num, batch, stream=stream,
+                         seeds=[(seed, i) for i in idx])
+    seen = torch.cat(rec.seen).view(len(idx), num, 3, 5, 5)
+    return seen - images[idx][:, None]
+
+
+def test_per_image_draws_do_not_depend_on_batching_or_neighbours():
+    # 250 draws = 2.5 noise blocks; batches of 1000, 37 and 7 cut the
+    # blocks and the images at different places
+    ref = _draws([0, 1, 2, 3], 250, 1000)
+    assert torch.equal(ref, _draws([0, 1, 2, 3], 250, 37))
+    # another group (other neighbours, another order): the same draws
+    assert torch.equal(ref[[3, 1]], _draws([3, 1], 250, 7))
+    # draw i does not depend on num: n = 120 is a prefix of n = 250
+    assert torch.equal(ref[2, :120], _draws([2], 120, 64)[0])
+    # ... but on the seed, the stream, the image and the block
+    assert not torch.equal(ref[0], _draws([0], 250, 250, seed=1)[0])
+    assert not torch.equal(ref[0], _draws([0], 250, 250, 'select')[0])
+    assert not torch.equal(ref[0, :100], ref[1, :100])
+    assert not torch.equal(ref[0, :100], ref[0, 100:200])
+
+
+def test_per_image_noise_is_gaussian_with_sigma():
+    noise = _draws([0, 1, 2, 3, 4, 5], 1000, 512, sigma=0.25)
+    n = noise.numel()  # 450,000 values
+    assert abs(noise.mean().item()) < 5 * 0.25 / n**0.5
+    assert abs(noise.std().item() / 0.25 - 1) < 0.01
+    # 60 blocks of 100 draws, no two alike
+    blocks = noise.reshape(60, -1)
+    assert torch.unique(blocks, dim=0).shape[0] == 60
+
+
+def test_certify_and_predict_rows_are_functions_of_the_image():
+    smooth = SmoothedClassifier(Threshold(), sigma=0.5, num_classes=2)
+    # images near the boundary: any change of the draws changes the counts
+    x = _images([0.3, 0.45, 0.5, 0.55, 0.7])
+    seeds = [(7, i) for i in range(5)]
+    pred, radius = smooth.certify(x, 50, 730, 0.1, 1000, seeds=seeds)
+    for batch in (33, 256):
+        p2, r2 = smooth.certify(x, 50, 730, 0.1, batch, seeds=seeds)
+        assert torch.equal(pred, p2) and torch.equal(radius, r2)
+    p3, r3 = smooth.certify(x[2:4], 50, 730, 0.1, 99, seeds=seeds[2:4])
+    assert torch.equal(pred[2:4], p3) and torch.equal(radius[2:4], r3)
+    counts = smooth.sample_counts(x, 730, 1000, seeds=seeds)
+    assert torch.equal(counts[1:2], smooth.sample_counts(
+        x[1:2], 730, 61, seeds=seeds[1:2]))
+    # PREDICT draws from its own stream, with the same invariance
+    votes = smooth.sample_counts(x, 200, 1000, seeds=seeds, stream='predict')
+    single = smooth.predict(x[1], 200, 0.5, 17, seeds=seeds[1:2])
+    top2 = votes[1].topk(2).values.tolist()
+    from rgl.models.smoothing import binomial_two_sided_pvalue
+    expected = (votes[1].argmax().item() if
+                binomial_two_sided_pvalue(*top2)[0] <= 0.5 else ABSTAIN)
+    assert single.item() == expected
+    assert torch.equal(smooth.predict(x, 200, 0.5, 1000, seeds=seeds),
+                       smooth.predict(x, 200, 0.5, 77, seeds=seeds))
+    with pytest.raises(DataError, match='one key per image'):
+        smooth.certify(x, 10, 10, 0.1, 10, seeds=seeds[:2])
+
+
+def test_per_image_seconds_share_each_batch_by_draws():
+    from rgl.models.smoothing.noise import apportion_seconds
+    # num = 100 draws per image, batches [0, 150) 3 s and [150, 300) 1 s:
+    # image 0 all of batch 1's first 100, image 1 its last 50 + 50 of the
+    # second batch, image 2 the last 100 of it
+    got = apportion_seconds([(0, 150), (150, 300)], [3.0, 1.0], 100, 3)
+    assert got == pytest.approx([2.0, 1.0 + 1 / 3, 2 / 3])
+    smooth = SmoothedClassifier(Threshold(), sigma=0.5, num_classes=2)
+    pred, radius, sec = smooth.certify(_images([0.0, 1.0, 0.2]), 10, 200,
+                                       0.1, 64, seeds=[0, 1, 2],
+                                       return_seconds=True)
+    assert sec.shape == (3, ) and (sec > 0).all()
+    counts, sec = smooth.sample_counts(_images([0.0]), 10, 4,
+                                       return_seconds=True)
+    assert counts.sum() == 10 and sec.shape == (1, )
