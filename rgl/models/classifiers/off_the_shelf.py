@@ -17,7 +17,7 @@ from rgl.utils.checkpoint import load_state_dict_file
 from rgl.utils.errors import CheckpointError, ConfigError, DataError
 from ..utils import Normalize
 
-BACKENDS = ('timm', 'open_clip', 'mmpretrain')
+BACKENDS = ('timm', 'open_clip', 'mmpretrain', 'transformers')
 
 
 def read_weights(path):
@@ -41,11 +41,15 @@ class OffTheShelfClassifier(BaseModel):
     """``f(x) = net(normalize(resize(x)))`` for a pretrained network.
 
     Args:
-        backend (str): ``'timm'``, ``'open_clip'`` or ``'mmpretrain'``.
+        backend (str): ``'timm'``, ``'open_clip'``, ``'mmpretrain'`` or
+            ``'transformers'``.
         model (str | dict): timm model name (e.g.
             ``'beit_large_patch16_512'``, ``'vit_base_patch16_224'``); an
             open_clip architecture (e.g. ``'ViT-B-16'``); an mmpretrain model
-            config dict (``dict(type='ImageClassifier', ...)``).
+            config dict (``dict(type='ImageClassifier', ...)``); a local
+            folder of a transformers image classifier (``save_pretrained``;
+            e.g. the ViT-B/16 CIFAR-10 classifier of DDS), read with
+            ``local_files_only``.
         checkpoint (str, optional): local weights (torch file or
             ``.safetensors``) in the library's own key layout (or this
             wrapper's, ``net.``-prefixed), loaded strictly.
@@ -167,6 +171,28 @@ class OffTheShelfClassifier(BaseModel):
         std = [s / 255 for s in pre.get('std', (58.395, 57.12, 57.375))]
         return dict(input_size=None, mean=mean, std=std)
 
+    def _build_transformers(self, folder, num_classes):
+        import json
+        if not isinstance(folder, str) or not osp.isdir(folder):
+            raise ConfigError(f'model.model must be a local folder for '
+                              f'backend transformers, got {folder!r}')
+        from transformers import AutoModelForImageClassification
+        self.net = AutoModelForImageClassification.from_pretrained(
+            folder, local_files_only=True, **self.model_kwargs)
+        own = self.net.config.num_labels
+        if num_classes is not None and num_classes != own:
+            raise ConfigError(f'model.num_classes={num_classes} but the '
+                              f'transformers model has {own} labels')
+        self.num_classes = own
+        pre = {}
+        if osp.isfile(osp.join(folder, 'preprocessor_config.json')):
+            with open(osp.join(folder, 'preprocessor_config.json')) as f:
+                pre = json.load(f)
+        size = getattr(self.net.config, 'image_size', None)
+        return dict(input_size=size,
+                    mean=pre.get('image_mean', (0.5, 0.5, 0.5)),
+                    std=pre.get('image_std', (0.5, 0.5, 0.5)))
+
     # -- weights --------------------------------------------------------------
     def _accept_library_layout(self, state_dict, prefix, *args):
         """A state dict in the library's own layout (no ``net.``) loads as
@@ -246,6 +272,8 @@ class OffTheShelfClassifier(BaseModel):
             head = self._zeroshot_head()
             feats = self.net.encode_image(x, normalize=True)
             return feats.float() @ head.t()
+        if self.backend == 'transformers':
+            return self.net(pixel_values=x).logits
         if self.backend == 'mmpretrain':
             out = self.net(x, mode='tensor')
             return out[-1] if isinstance(out, (tuple, list)) else out

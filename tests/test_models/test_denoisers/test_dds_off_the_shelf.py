@@ -140,3 +140,21 @@ def test_denoiser_and_classifier_must_agree():
     den.output_range = (-1.0, 1.0)
     with pytest.raises(ConfigError, match='input_range'):
         check_denoiser_classifier(den, clf)
+
+
+def test_transformers_classifier_from_a_saved_folder(tmp_path):
+    from transformers import ViTConfig, ViTForImageClassification
+    torch.manual_seed(0)
+    net = ViTForImageClassification(ViTConfig(
+        image_size=32, patch_size=16, hidden_size=32, num_hidden_layers=1,
+        num_attention_heads=2, intermediate_size=64, num_labels=10)).eval()
+    net.save_pretrained(tmp_path)
+    clf = MODELS.build(dict(type='OffTheShelfClassifier',
+                            backend='transformers', model=str(tmp_path)))
+    assert clf.num_classes == 10 and clf.input_size == 32
+    x = torch.rand(2, 3, 8, 8)
+    up = F.interpolate(x, size=(32, 32), mode='bicubic', align_corners=False,
+                       antialias=True)
+    with torch.no_grad():  # ViTImageProcessor's default mean = std = 0.5
+        want = net(pixel_values=up * 2 - 1).logits
+        torch.testing.assert_close(clf.logits(x), want)
