@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rgl.utils import load_state_dict_file
+from rgl.utils.assets import resolve_asset
 from rgl.utils.errors import CheckpointError, ConfigError
 from ..utils.token_grid import match_token_grid
 
@@ -134,7 +135,12 @@ class FrozenEncoder(nn.Module):
                       f'weights (fine for tests, meaningless for REPA)')
 
     def load_file(self, path, prefixes=()):
-        """The state dict in ``path`` (rgl/mmengine/torch.hub layouts)."""
+        """The state dict in ``path`` (rgl/mmengine/torch.hub layouts).
+
+        A relative ``assets/...`` path missing from the working directory
+        is rgl's shipped file (:func:`rgl.utils.assets.resolve_asset`).
+        """
+        path = resolve_asset(path)
         sd = load_state_dict_file(path)
         if not isinstance(sd, dict):
             raise CheckpointError(f'{path}: expected a state dict, got '

@@ -4,6 +4,7 @@ import math
 from mmengine.config import Config
 
 from rgl.registry import MODELS
+from rgl.utils.assets import resolve_asset
 from rgl.utils.errors import ConfigError
 from ..utils.feature_tap import FeatureTap
 from .base import FrozenEncoder, check_state_dict
@@ -21,7 +22,9 @@ class CheckpointEncoder(FrozenEncoder):
     ``num_prefix_tokens``; feature maps (N, D, h, w) become (N, h·w, D).
 
     Args:
-        config: path of an rgl config (its ``model``), a Config, or a dict.
+        config: path of an rgl config (its ``model``; a relative
+            ``configs/...`` path missing here is rgl's shipped config), a
+            Config, or a dict.
         checkpoint (str, optional): the weights; ``None`` keeps random ones.
         tap (str): dotted name of the layer to read, e.g.
             ``'backbone.layers.3'`` or ``'backbone.layer3'``.
@@ -40,7 +43,8 @@ class CheckpointEncoder(FrozenEncoder):
         super().__init__()
         cfg = config
         if isinstance(cfg, str):
-            cfg = Config.fromfile(cfg)
+            # rgl's own configs/... resolve from any folder
+            cfg = Config.fromfile(resolve_asset(cfg))
         if hasattr(cfg, 'model') and not isinstance(cfg, dict) or (
                 isinstance(cfg, dict) and 'model' in cfg
                 and 'type' not in cfg):
