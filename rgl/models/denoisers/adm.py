@@ -82,6 +82,7 @@ class ADMDenoiser(DiscreteDiffusionDenoiser):
             load_adm_checkpoint(self.unet, checkpoint)
         self.unet.eval().requires_grad_(False)
         self.output_size = self.unet.image_size
+        self.size_multiple = 2**(len(self.unet.channel_mult) - 1)
         self.rescale_timesteps = rescale_timesteps
         if (label is None) != (self.unet.num_classes is None):
             raise ConfigError('denoiser.label must be set exactly when the '

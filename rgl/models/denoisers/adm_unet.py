@@ -253,6 +253,7 @@ class ADMUNet(nn.Module):
         self.out_channels = out_channels or (in_channels * 2 if learn_sigma
                                              else in_channels)
         self.num_classes = num_classes
+        self.channel_mult = tuple(channel_mult)
         emb_dim = model_channels * 4
 
         def res(ch, out, **kw):

@@ -50,6 +50,10 @@ class OneShotDenoiser(nn.Module):
     #: values of the returned images (the interface: [0, 1])
     output_range = (0.0, 1.0)
     output_size = None
+    #: convolutional UNets take any size divisible by this (then
+    #: ``output_size`` is only the training resolution); ``None``: exactly
+    #: ``output_size`` (transformers with fixed position embeddings)
+    size_multiple = None
 
     def __init__(self, clip_denoised=True, autocast=None,
                  channels_last=False, max_batch=None):
@@ -93,7 +97,15 @@ class OneShotDenoiser(nn.Module):
         if x.dim() != 4:
             raise DataError(f'{type(self).__name__}.denoise expects images '
                             f'(N, C, H, W), got shape {tuple(x.shape)}')
-        if self.output_size is not None and \
+        if self.size_multiple is not None:
+            if x.shape[-2] % self.size_multiple or \
+                    x.shape[-1] % self.size_multiple:
+                raise DataError(
+                    f'{type(self).__name__}: image sides must be multiples '
+                    f'of {self.size_multiple} (the UNet\'s downsampling), '
+                    f'got {x.shape[-2]}x{x.shape[-1]}; resize or crop the '
+                    'dataset (test_dataloader.dataset)')
+        elif self.output_size is not None and \
                 tuple(x.shape[-2:]) != (self.output_size, ) * 2:
             raise DataError(
                 f'{type(self).__name__}: the network takes '

@@ -72,6 +72,8 @@ class DiffusersDenoiser(DiscreteDiffusionDenoiser):
         self.scheduler_config = dict(scheduler.config)
         size = self.unet.config.sample_size
         self.output_size = size if isinstance(size, int) else None
+        self.size_multiple = 2**(len(self.unet.config.block_out_channels) -
+                                 1)
 
     @property
     def network(self):
