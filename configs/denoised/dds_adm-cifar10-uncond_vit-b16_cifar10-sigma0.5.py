@@ -1,0 +1,3 @@
+_base_ = ['./dds_adm-cifar10-uncond_vit-b16_cifar10-sigma0.25.py']
+sigma = 0.5
+certify_cfg = dict(sigma=sigma)
