@@ -71,7 +71,8 @@ def _display_names(tools):
     return shown
 
 
-def print_tools(file=sys.stdout):
+def print_tools(file=None):
+    file = file or sys.stdout
     tools = list_tools()
     order = [t for t in MAIN_TOOLS if t in tools] + sorted(
         t for t in tools if t not in MAIN_TOOLS)
