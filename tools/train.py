@@ -6,10 +6,12 @@ import argparse
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 import rgl  # noqa: F401  (weights_only-safe checkpoint loading)
 from rgl.utils.cli import run_cli
+from rgl.utils.config import (check_option_types, load_config,
+                              resolve_last_checkpoint, validate_config)
 from rgl.utils.dist import setup_distributed
 from rgl.utils.errors import require_keys
 
@@ -45,7 +47,7 @@ def parse_args(argv=None):
 
 def merge_args(cfg, args):
     """Apply the command-line flags to ``cfg`` (flags, then
-    ``--cfg-options`` last)."""
+    ``--cfg-options``, then ``--resume``) and check the result."""
     import torch
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
@@ -66,10 +68,6 @@ def merge_args(cfg, args):
                 cfg.optim_wrapper.type = 'AutocastOptimWrapper'
                 cfg.optim_wrapper.pop('loss_scale', None)
                 cfg.optim_wrapper.setdefault('dtype', 'bfloat16')
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
-        cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
 
@@ -85,14 +83,21 @@ def merge_args(cfg, args):
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         set_loader_defaults(cfg.get(name))
     if args.cfg_options is not None:
+        check_option_types(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
-    return cfg
+    if args.resume == 'auto':
+        # mmengine would read work_dir/last_checkpoint as an absolute path:
+        # a copied work_dir must resume its own copy of the checkpoint.
+        cfg.resume = True
+        cfg.load_from = resolve_last_checkpoint(cfg.work_dir)
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    return validate_config(cfg)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    cfg = merge_args(cfg, args)
+    cfg = merge_args(load_config(args.config, validate=False), args)
     require_keys(cfg, ['model', 'train_dataloader', 'train_cfg',
                        'optim_wrapper'], where=args.config)
     setup_distributed(cfg, args.launcher)

@@ -24,6 +24,19 @@ def _registry_suggestions(name, registry_name):
     return []
 
 
+def _cfg_option_in_traceback(err):
+    """The ``KEY=VALUE`` string mmengine's ``DictAction`` failed to parse
+    when ``err`` was raised there (``--cfg-options foo``), else None."""
+    from mmengine.config import DictAction
+    code = DictAction.__call__.__code__
+    tb = err.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code is code:
+            return str(tb.tb_frame.f_locals.get('kv', '?'))
+        tb = tb.tb_next
+    return None
+
+
 def user_error_message(err):
     """Return a one-paragraph message for errors caused by user input, or
     None for anything else (a bug, which keeps its traceback)."""
@@ -31,6 +44,15 @@ def user_error_message(err):
         else str(err)
     if isinstance(err, RglError):
         return text
+    if isinstance(err, (ValueError, AssertionError)):
+        option = _cfg_option_in_traceback(err)
+        if option is None:
+            return None
+        if '=' not in option:
+            return (f'--cfg-options {option!r}: expected KEY=VALUE, e.g. '
+                    'train_dataloader.batch_size=32')
+        return (f'--cfg-options {option!r}: cannot parse the value ({text}); '
+                'quote lists and tuples whole, e.g. "a.b=[1,2]"')
     if isinstance(err, KeyError):
         match = _UNREGISTERED.search(text)
         if match:
@@ -51,6 +73,9 @@ def user_error_message(err):
     if isinstance(err, FileNotFoundError):
         return text if err.filename is None else \
             f'file not found: {err.filename}'
+    if isinstance(err, (IsADirectoryError, PermissionError)) and \
+            err.filename is not None:
+        return f'cannot open {err.filename}: {err.strerror}'
     return None
 
 
@@ -58,7 +83,8 @@ def run_cli(main):
     """Call ``main()``; report user errors in one line and exit 2."""
     try:
         return main()
-    except (RglError, KeyError, TypeError, FileNotFoundError) as err:
+    except (RglError, KeyError, TypeError, ValueError, AssertionError,
+            OSError) as err:
         message = user_error_message(err)
         if message is None or os.environ.get('RGL_DEBUG'):
             raise

@@ -49,3 +49,41 @@ def test_wrong_checkpoint_path(tool, tmp_path):
     out = tool(['tools/train.py', CFG, '--work-dir', str(tmp_path),
                 '--resume', str(tmp_path / 'gone.pth')])
     _assert_one_clear_error(out, 'gone.pth')
+
+
+# issue 8, section 2: the cases that were still tracebacks -----------------
+
+def test_config_syntax_error_names_file_and_line(tool, tmp_path):
+    """mmengine failed in its lazy-import check with a deep traceback and
+    no file name; a broken _base_ file is named too."""
+    base = tmp_path / 'base.py'
+    base.write_text('model = dict(\ntype="SmallConvNet",\n  x = ]\n')
+    cfg = tmp_path / 'child.py'
+    cfg.write_text("_base_ = ['./base.py']\n")
+    out = tool(['tools/train.py', str(cfg), '--work-dir', str(tmp_path)])
+    _assert_one_clear_error(out, 'syntax error', str(base), 'line 3')
+
+
+def test_wrong_value_type_before_the_config_dump(tool, tmp_path):
+    """(The other malformed --cfg-options and the directory config run
+    in-process: tests/test_utils/test_errors_config.py.)"""
+    out = tool(['tools/train.py', CFG, '--work-dir', str(tmp_path),
+                '--cfg-options', 'optim_wrapper.optimizer.lr=abc'])
+    _assert_one_clear_error(out, 'optim_wrapper.optimizer.lr', "'abc'",
+                            'expected a number')
+    # reported before mmengine's Runner logs the merged config
+    assert 'Config:' not in out.stdout + out.stderr
+
+
+def test_get_flops_shape_that_does_not_fit(tool):
+    # README's generic `--shape 3 32 32` on the 1-channel digits config
+    out = tool(['tools/analysis_tools/get_flops.py', CFG,
+                '--shape', '3', '32', '32'])
+    _assert_one_clear_error(out, '--shape 3 32 32', 'SmallConvNet',
+                            '1-channel', '(1, 3, 32, 32)')
+
+
+@pytest.mark.parametrize('nprocs', ['0', 'two', '-1'])
+def test_dist_train_bad_num_procs(tool, nprocs):
+    out = tool(['bash', 'tools/dist_train.sh', CFG, nprocs])
+    _assert_one_clear_error(out, 'NUM_PROCS', repr(nprocs))

@@ -6,12 +6,13 @@ DiT/SiT papers' GFLOPs)."""
 import argparse
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
 
 import rgl  # noqa: F401
 from rgl.utils.cli import run_cli
-from rgl.utils.errors import require_keys
+from rgl.utils.config import load_config
+from rgl.utils.errors import DataError, require_keys
 
 
 def main(argv=None):
@@ -21,9 +22,7 @@ def main(argv=None):
                         help='input shape without the batch, e.g. 3 32 32')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     require_keys(cfg, ['model'], where=args.config)
 
     from fvcore.nn import FlopCountAnalysis, parameter_count
@@ -32,6 +31,12 @@ def main(argv=None):
     with DefaultScope.overwrite_default_scope('rgl'):
         model = MODELS.build(cfg.model).eval()
     x = torch.rand(1, *args.shape)
+    try:  # one plain forward: a --shape the model cannot take fails here
+        with torch.no_grad():
+            model(x)
+    except DataError as err:
+        raise DataError(f'--shape {" ".join(map(str, args.shape))} does '
+                        f'not fit {args.config}: {err}') from err
     flops = FlopCountAnalysis(model, (x, )).unsupported_ops_warnings(
         False).uncalled_modules_warnings(False)
     params = parameter_count(model)['']

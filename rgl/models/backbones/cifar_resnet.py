@@ -2,6 +2,7 @@ from torch import nn
 
 from rgl.registry import MODELS
 from rgl.utils.errors import ConfigError
+from rgl.utils.shapes import CHANNELS_HINT, check_input_shape
 
 
 class BasicBlock(nn.Module):
@@ -86,6 +87,7 @@ class CifarResNet(nn.Module):
                               f'{block} blocks, got {depth}')
         n = (depth - 2) // per
         self.conv1 = nn.Conv2d(in_channels, base_width, 3, 1, 1, bias=False)
+        self.in_channels = in_channels
         self.bn1 = nn.BatchNorm2d(base_width)
         self.relu = nn.ReLU(inplace=True)
         c_in, layers = base_width, []
@@ -104,5 +106,7 @@ class CifarResNet(nn.Module):
                                         nonlinearity='relu')
 
     def forward(self, x):
+        check_input_shape(x, type(self).__name__, self.in_channels,
+                          hint=CHANNELS_HINT)
         x = self.relu(self.bn1(self.conv1(x)))
         return self.layer3(self.layer2(self.layer1(x)))

@@ -3,6 +3,7 @@ import torch
 from torch import nn
 
 from rgl.utils.errors import ConfigError
+from rgl.utils.shapes import check_input_shape
 from .dit_blocks import (AdaLNZeroBlock, FinalLayer, LabelEmbedder,
                          PatchEmbed, TimestepEmbedder, sincos_2d)
 
@@ -143,10 +144,10 @@ class DiffusionTransformer(nn.Module):
 
     def forward_features(self, x, t, y):
         """Tokens after the last block (N, T, D) and the conditioning c."""
-        if x.shape[-1] != self.input_size or x.shape[-2] != self.input_size:
-            raise ValueError(f'{type(self).__name__} was built for '
-                             f'{self.input_size}² inputs, got '
-                             f'{tuple(x.shape[-2:])}')
+        check_input_shape(
+            x, type(self).__name__, self.in_channels, self.input_size,
+            hint='; set model.backbone.input_size/in_channels to match the '
+            'data (latents: input_size = image side / VAE downsampling)')
         x = self.x_embedder(x) + self.pos_embed
         c = self.t_embedder(t) + self.y_embedder(y)
         for block in self.blocks:

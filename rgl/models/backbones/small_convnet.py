@@ -1,6 +1,7 @@
 from torch import nn
 
 from rgl.registry import MODELS
+from rgl.utils.shapes import CHANNELS_HINT, check_input_shape
 
 
 @MODELS.register_module()
@@ -19,6 +20,7 @@ class SmallConvNet(nn.Module):
     def __init__(self, in_channels=1, widths=(32, 64)):
         super().__init__()
         stages, c_in = [], in_channels
+        self.in_channels = in_channels
         for c_out in widths:
             stages.append(
                 nn.Sequential(
@@ -32,4 +34,6 @@ class SmallConvNet(nn.Module):
         self.out_channels = c_in
 
     def forward(self, x):
+        check_input_shape(x, type(self).__name__, self.in_channels,
+                          hint=CHANNELS_HINT)
         return self.stages(x)

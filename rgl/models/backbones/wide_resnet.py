@@ -2,6 +2,7 @@ from torch import nn
 
 from rgl.registry import MODELS
 from rgl.utils.errors import ConfigError
+from rgl.utils.shapes import CHANNELS_HINT, check_input_shape
 
 
 class PreActBlock(nn.Module):
@@ -56,6 +57,7 @@ class WideResNet(nn.Module):
         widths = [16, 16 * widen_factor, 32 * widen_factor,
                   64 * widen_factor]
         self.conv1 = nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)
+        self.in_channels = in_channels
         stages, c_in = [], widths[0]
         for i, stride in enumerate((1, 2, 2)):
             blocks = []
@@ -75,5 +77,7 @@ class WideResNet(nn.Module):
                                         nonlinearity='relu')
 
     def forward(self, x):
+        check_input_shape(x, type(self).__name__, self.in_channels,
+                          hint=CHANNELS_HINT)
         x = self.block3(self.block2(self.block1(self.conv1(x))))
         return self.relu(self.bn(x))
