@@ -19,6 +19,16 @@ def _rows(path):
     return [ln.split('\t') for ln in lines[1:]]
 
 
+def _key(rows):
+    """idx, label, predict, radius, correct: all but the time."""
+    return [r[:5] for r in rows]
+
+
+def _seconds(row):
+    h, m, s = row[5].split(':')
+    return 3600 * int(h) + 60 * int(m) + float(s)
+
+
 @pytest.mark.slow
 def test_train_certify_resume_dist_analyze(tool, tmp_path):
     work = tmp_path / 'work'
@@ -61,19 +71,38 @@ def test_train_certify_resume_dist_analyze(tool, tmp_path):
     assert bad.returncode == 2 and 'different run' in bad.stderr
     assert 'sigma' in bad.stderr and len(_rows(tsv)) == 12
 
-    # -- two CPU ranks split the images; rank 0 merges in idx order
+    # -- a row is a function of the image alone (per-image noise streams):
+    # other --batch and --images-per-step, locuslab's --N0/--N spelling
+    same = tmp_path / 'same.tsv'
+    cmd_b = ['tools/certify.py', CFG, ckpt, '--N0', '100', '--N', '2000',
+             '--skip', '30', '--max-idx', '180', '--images-per-step', '4',
+             '--batch', '700', '--out', str(same)]
+    out = tool(cmd_b)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert _key(_rows(same)) == _key(rows[:6])
+    assert all(_seconds(r) > 0 for r in _rows(same))
+    # a kill between two rows of one group (groups of 4: 0-90, 120-150),
+    # then a resume that certifies idx 150 in a group of its own
+    lines = same.read_text().splitlines(keepends=True)
+    same.write_text(''.join(lines[:6]))
+    out = tool(cmd_b)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert _key(_rows(same)) == _key(rows[:6])
+
+    # -- two CPU ranks split the images; rank 0 merges in idx order; the
+    # rows are those of one process
     dist_tsv = str(tmp_path / 'dist.tsv')
     out = tool(['bash', 'tools/dist_certify.sh', CFG, ckpt, '2', '--N',
-                '200', '--skip', '60', '--out', dist_tsv],
-               env={'PORT': '29737'})
+                '2000', '--skip', '30', '--max-idx', '180', '--batch', '300',
+                '--out', dist_tsv], env={'PORT': '29737'})
     assert out.returncode == 0, out.stderr[-3000:]
-    assert [int(r[0]) for r in _rows(dist_tsv)] == list(range(0, 360, 60))
+    assert _key(_rows(dist_tsv)) == _key(rows[:6])
     assert not [p for p in os.listdir(tmp_path) if '.part' in p]
 
     # -- analysis: tables and plot
     md, png = tmp_path / 't.md', tmp_path / 'c.png'
     out = tool(['tools/analyze_certify.py', tsv, dist_tsv, '--names',
-                'n2000', 'n200', '--radii', '0', '0.5', '--markdown',
+                'n2000', 'dist', '--radii', '0', '0.5', '--markdown',
                 str(md), '--plot', str(png), '--latex',
                 str(tmp_path / 't.tex')])
     assert out.returncode == 0, out.stderr[-3000:]
@@ -94,7 +123,8 @@ def _load_certify_tool():
 
 @pytest.mark.parametrize('flags,key', [
     (['--alpha', '1.5'], 'alpha'), (['--sigma', '0'], 'sigma'),
-    (['--n0', '0'], 'n0'), (['--n', '-5'], 'n'), (['--skip', '0'], 'skip')])
+    (['--n0', '0'], 'n0'), (['--N0', '0'], 'n0'), (['--n', '-5'], 'n'),
+    (['--skip', '0'], 'skip')])
 def test_certify_rejects_bad_arguments(tmp_path, flags, key):
     from rgl.utils.errors import ConfigError
     ckpt = tmp_path / 'x.pth'

@@ -56,3 +56,13 @@ def test_imagenet_resnet50_builds_through_mmpretrain():
     model = MODELS.build(cfg.model)
     assert type(model.backbone).__module__.startswith('mmpretrain')
     assert model.logits(torch.rand(1, 3, 64, 64)).shape == (1, 1000)
+
+
+@pytest.mark.parametrize('path', [p for p in CONFIGS if 'cifar10' in p],
+                         ids=osp.basename)
+def test_cifar10_configs_use_the_reference_normalisation(path):
+    """locuslab/smoothing and CAT-RS normalise CIFAR-10 with these
+    constants; their checkpoints give other logits under any other."""
+    model = Config.fromfile(path).model
+    assert model.mean == [0.4914, 0.4822, 0.4465]
+    assert model.std == [0.2023, 0.1994, 0.2010]
