@@ -4,14 +4,8 @@ from torch import nn
 
 from rgl.registry import MODELS
 from rgl.utils.errors import ConfigError, DataError
-from .utils import (check_noise_args, draw_noise, eval_mode, kl_rows,
-                    l2_normalize, per_copy, project_l2, repeat_copies)
-
-
-def _rms_stats(noise):
-    flat = noise.flatten(1)
-    shape = (-1, ) + (1, ) * (noise.dim() - 1)
-    return (flat.mean(1).view(shape), flat.pow(2).mean(1).sqrt().view(shape))
+from .utils import (check_noise_args, draw_noise, kl_rows, per_copy,
+                    repeat_copies, standardized_kl_pgd)
 
 
 @MODELS.register_module()
@@ -83,25 +77,10 @@ class CATRSLoss(nn.Module):
 
     def attack_noise(self, classifier_fn, inputs, target, noise):
         """Noise-space PGD maximising ``mean_i KL(p̂ ‖ f(x + δ_i))``."""
-        if self.epsilon == 0 or self.num_steps == 0:
-            return noise
         m = self.num_noise
-        x_rep = repeat_copies(inputs, m).detach()
-        target = target.repeat(m, 1)
-        mu0, rms0 = _rms_stats(noise)
-        alpha = 2 * self.epsilon / self.num_steps
-        delta = noise.detach()
-        with eval_mode(classifier_fn), torch.enable_grad():
-            for _ in range(self.num_steps):
-                delta.requires_grad_(True)
-                loss = kl_rows(target, classifier_fn(x_rep + delta)).sum() / m
-                grad, = torch.autograd.grad(loss, [delta])
-                delta = delta.detach() + alpha * l2_normalize(grad)
-                delta = noise + project_l2(delta - noise, self.epsilon)
-                mu, rms = _rms_stats(delta)
-                # keep each noise Gaussian-like: original mean and RMS
-                delta = ((delta - mu) / rms * rms0 + mu0).detach()
-        return delta
+        return standardized_kl_pgd(
+            classifier_fn, repeat_copies(inputs, m), target.repeat(m, 1),
+            noise, self.epsilon, self.num_steps, m)
 
     def teacher_votes(self, inputs):
         teacher = self._teacher[0].to(inputs.device)

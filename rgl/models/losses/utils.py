@@ -91,3 +91,43 @@ class WarmupCounter(nn.Module):
         if self.warmup_iters == 0:
             return 1.0
         return min(1.0, self.num_calls.item() / self.warmup_iters)
+
+
+def mean_rms(t):
+    """Per-sample mean and root-mean-square of ``t``, shaped to broadcast."""
+    flat = t.flatten(1)
+    shape = (-1, ) + (1, ) * (t.dim() - 1)
+    return (flat.mean(1).view(shape), flat.pow(2).mean(1).sqrt().view(shape))
+
+
+def standardized_kl_pgd(classifier_fn, x_rep, target_rep, delta0, epsilon,
+                        num_steps, m):
+    """The L2 PGD of CAT-RS and FT-CADIS on a perturbation added to ``x``.
+
+    From ``δ₀`` (CAT-RS: the Gaussian noise; FT-CADIS: ``η = D(x + δ) −
+    x``), ``T`` L2-normalised ascent steps of size ``2ε/T`` on
+    ``(1/M) Σ KL(target ‖ softmax f(x + δ))``; ``δ − δ₀`` is projected onto
+    the ε-ball and each sample is re-standardised to ``δ₀``'s per-sample
+    mean and RMS (so it keeps the statistics of a Gaussian noise or of a
+    denoiser residual). Runs ``classifier_fn`` in eval mode.
+
+    Args:
+        x_rep, target_rep, delta0: ``(M·B, ...)`` copy-major.
+    """
+    if epsilon == 0 or num_steps == 0:
+        return delta0
+    x_rep, target_rep = x_rep.detach(), target_rep.detach()
+    delta0 = delta0.detach()
+    mu0, rms0 = mean_rms(delta0)
+    step = 2 * epsilon / num_steps
+    delta = delta0
+    with eval_mode(classifier_fn), torch.enable_grad():
+        for _ in range(num_steps):
+            delta.requires_grad_(True)
+            loss = kl_rows(target_rep, classifier_fn(x_rep + delta)).sum() / m
+            grad, = torch.autograd.grad(loss, [delta])
+            delta = delta.detach() + step * l2_normalize(grad)
+            delta = delta0 + project_l2(delta - delta0, epsilon)
+            mu, rms = mean_rms(delta)
+            delta = ((delta - mu) / rms * rms0 + mu0).detach()
+    return delta

@@ -203,25 +203,15 @@ class CascadedSmoothedClassifier(nn.Module):
 
     # ------------------------------------------------------------------
     def _counts(self, x, num, batch_size, sigma, seeds, stream):
-        """Votes of ``num`` draws per image at ``sigma``. With ``seeds``
-        (one int per image) every image's noise comes from its own seed
-        and the ``stream`` (stage and selection/estimation), so results
-        do not depend on which images share a batch."""
-        if seeds is None:
-            return self.smoothed.sample_counts(x, num, batch_size,
-                                               sigma=sigma)
-        seeds = [int(s) * 1_000_003 + stream for s in seeds]
-        try:
-            return self.smoothed.sample_counts(x, num, batch_size,
-                                               sigma=sigma, seeds=seeds)
-        except TypeError:  # a SmoothedClassifier without per-image seeds
-            device = self.smoothed.device
-            return torch.cat([
-                self.smoothed.sample_counts(
-                    x[i:i + 1], num, batch_size, sigma=sigma,
-                    generator=torch.Generator(device).manual_seed(s))
-                for i, s in enumerate(seeds)
-            ])
+        """Votes of ``num`` draws per image at ``sigma`` and each image's
+        seconds. With ``seeds`` (one key per image, e.g. ``(seed, idx)``)
+        image ``b`` draws from its own stream ``(seeds[b], stream/σ)``, so
+        its votes do not depend on the batch, the other images or a
+        resume; every stage and use has its own stream."""
+        counts, seconds = self.smoothed.sample_counts(
+            x, num, batch_size, sigma=sigma, seeds=seeds,
+            stream=f'{stream}/sigma{sigma:g}', return_seconds=True)
+        return counts.cpu().numpy(), seconds.cpu().numpy()
 
     @torch.inference_mode()
     def clean_logits(self, x):
@@ -242,25 +232,30 @@ class CascadedSmoothedClassifier(nn.Module):
             n0, n (int): selection and estimation draws per stage.
             alpha (float): overall failure probability α.
             batch_size (int): noisy copies per forward pass.
-            seeds (Sequence[int], optional): one noise seed per image.
+            seeds (Sequence, optional): one noise key per image, e.g.
+                ``(seed, dataset_index)``.
 
         Returns:
             list[dict]: per image, :func:`cascade_decide`'s result plus
-            ``pred_uc`` (the certified class, else the clean classifier's).
+            ``pred_uc`` (the certified class, else the clean classifier's)
+            and ``seconds`` (its share of the sampling time).
         """
         check_sampling_args(n=n, n0=n0, alpha=alpha, batch_size=batch_size)
         b = x.shape[0]
         tables = [[] for _ in range(b)]
+        seconds = np.zeros(b)
         active = np.arange(b)
         for s, sigma in enumerate(self.sigmas):
             if len(active) == 0:
                 break
             xs = x[torch.as_tensor(active)]
             sub = None if seeds is None else [seeds[i] for i in active]
-            c_hat = self._counts(xs, n0, batch_size, sigma, sub,
-                                 2 * s).argmax(1).cpu().numpy()
-            counts = self._counts(xs, n, batch_size, sigma, sub,
-                                  2 * s + 1).cpu().numpy()
+            counts0, t0 = self._counts(xs, n0, batch_size, sigma, sub,
+                                       'select')
+            c_hat = counts0.argmax(1)
+            counts, t1 = self._counts(xs, n, batch_size, sigma, sub,
+                                      'estimate')
+            seconds[active] += t0 + t1
             for j, i in enumerate(active):
                 tables[i].append((int(c_hat[j]), counts[j]))
             n_a = counts[np.arange(len(active)), c_hat]
@@ -270,8 +265,8 @@ class CascadedSmoothedClassifier(nn.Module):
         results = [cascade_decide(t, self.sigmas, alpha, self.skip_p)
                    for t in tables]
         undecided = [i for i, r in enumerate(results) if r['predict'] < 0]
-        for r in results:
-            r['pred_uc'] = r['predict']
+        for r, t in zip(results, seconds):
+            r['pred_uc'], r['seconds'] = r['predict'], float(t)
         if undecided:
             clean = self.clean_logits(x[torch.as_tensor(undecided)])
             for i, c in zip(undecided, clean.argmax(1).tolist()):
@@ -295,8 +290,8 @@ class CascadedSmoothedClassifier(nn.Module):
 
         Returns:
             list[dict]: per image ``pred0`` (the class that fired or
-            :data:`ABSTAIN`), ``predict``, ``stage`` and ``c_max`` (the
-            clean classifier's top softmax probability).
+            :data:`ABSTAIN`), ``predict``, ``stage``, ``c_max`` (the
+            clean classifier's top softmax probability) and ``seconds``.
         """
         check_sampling_args(n=n, alpha=alpha, batch_size=batch_size)
         b = x.shape[0]
@@ -306,13 +301,15 @@ class CascadedSmoothedClassifier(nn.Module):
                     stage=len(self.sigmas) - 1,
                     c_max=float(probs[i].max())) for i in range(b)]
         earlier = [[] for _ in range(b)]
+        seconds = np.zeros(b)
         active = np.arange(b)
         for s, sigma in enumerate(self.sigmas):
             if len(active) == 0:
                 break
             sub = None if seeds is None else [seeds[i] for i in active]
-            counts = self._counts(x[torch.as_tensor(active)], n, batch_size,
-                                  sigma, sub, 2 * s + 1).cpu().numpy()
+            counts, t = self._counts(x[torch.as_tensor(active)], n,
+                                     batch_size, sigma, sub, 'predict')
+            seconds[active] += t
             still = []
             for j, i in enumerate(active):
                 c = int(counts[j].argmax())
@@ -332,6 +329,8 @@ class CascadedSmoothedClassifier(nn.Module):
                     clean[i], counts[j].astype(np.float64),
                     self.unif_w).argmax())
             active = np.array(still, dtype=np.int64)
+        for r, t in zip(out, seconds):
+            r['seconds'] = float(t)
         return out
 
     def forward(self, x):
