@@ -1,5 +1,10 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG [CHECKPOINT]``.
 
+The checkpoint loads strictly: a key or shape that does not match the
+config's model is one error naming the file and the first keys (mmengine's
+``load_from`` alone would evaluate a mismatched model silently).
+``--non-strict`` loads what matches and lists what it skipped.
+
 Multi-process: ``tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCS``.
 """
 import argparse
@@ -8,7 +13,7 @@ import os.path as osp
 
 from mmengine.config import Config, DictAction
 
-import rgl  # noqa: F401  (weights_only-safe checkpoint loading)
+from rgl.utils.checkpoint import StrictLoadHook, register_safe_globals
 from rgl.utils.cli import run_cli
 from rgl.utils.dist import setup_distributed
 from rgl.utils.errors import CheckpointError, require_keys
@@ -21,6 +26,10 @@ def parse_args(argv=None):
         'checkpoint', nargs='?', default=None,
         help='checkpoint file; omit it for models whose weights come from '
         'paths in the config (e.g. zero-shot WinCLIP)')
+    parser.add_argument(
+        '--non-strict', action='store_true',
+        help='load a checkpoint that does not match the model: matching '
+        'weights are loaded, the rest is listed and left as initialised')
     parser.add_argument('--work-dir', help='where to save logs and metrics')
     parser.add_argument('--out',
                         help='also write the metrics to a .json/.yaml file')
@@ -74,8 +83,13 @@ def main(argv=None):
 
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
+    register_safe_globals()  # the safe loader behind mmengine's load_from
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
               RUNNERS.build(cfg))
+    if args.checkpoint is not None:
+        runner.register_hook(StrictLoadHook(
+            args.checkpoint, strict=not args.non_strict,
+            hint='pass --non-strict'))
     metrics = runner.test()
     from mmengine.dist import is_main_process
     if args.out is not None and is_main_process():

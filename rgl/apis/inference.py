@@ -2,11 +2,12 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from rgl.registry import MODELS
-from rgl.utils.checkpoint import load_state_dict_file
+from rgl.utils.checkpoint import load_model_weights
 from rgl.utils.errors import require_keys
 
 
-def init_model(config, checkpoint=None, device='cpu', cfg_options=None):
+def init_model(config, checkpoint=None, device='cpu', cfg_options=None,
+               strict=True):
     """Build the ``model`` of a config and load weights from a local file.
 
     Args:
@@ -16,6 +17,10 @@ def init_model(config, checkpoint=None, device='cpu', cfg_options=None):
             ``weights_only=True``.
         device (str): where to put the model.
         cfg_options (dict, optional): overrides merged into the config.
+        strict (bool): every key and shape of the checkpoint must match the
+            model, else :class:`~rgl.utils.errors.CheckpointError` names the
+            file and the first mismatched keys. ``strict=False`` loads what
+            matches and warns with what was skipped.
 
     Returns:
         nn.Module: the model in eval mode, with ``model.cfg`` set.
@@ -28,6 +33,7 @@ def init_model(config, checkpoint=None, device='cpu', cfg_options=None):
                                                       'rgl')):
         model = MODELS.build(cfg.model)
     if checkpoint is not None:
-        model.load_state_dict(load_state_dict_file(checkpoint), strict=True)
+        load_model_weights(model, checkpoint, strict=strict,
+                           hint='pass strict=False to init_model')
     model.cfg = cfg
     return model.to(device).eval()

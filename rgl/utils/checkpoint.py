@@ -8,15 +8,25 @@ types and nothing else; ``weights_only`` is never switched off.
 
 Importing :mod:`rgl` calls :func:`register_safe_globals` and routes mmengine's
 local checkpoint loader through :func:`load_checkpoint_file`, which turns
-missing, truncated, corrupted or unsafe files into one
-:class:`~rgl.utils.errors.CheckpointError` that names the file.
+missing, truncated, corrupted, unsafe or non-torch files into one
+:class:`~rgl.utils.errors.CheckpointError` that names the file. Every load
+through this module registers what it needs itself, so it does not depend on
+``rgl/__init__`` having run.
+
+Weights go into a model strictly (:func:`load_model_weights`,
+:class:`StrictLoadHook` for a Runner's ``load_from``): a missing, unexpected
+or differently shaped key is one error naming the file and the first keys.
+Non-strict loading is an explicit choice and still lists what it skipped.
 """
 import os
 import pickle
+import re
+import warnings
 import zipfile
 
 import numpy as np
 import torch
+from mmengine.hooks import Hook
 
 from .errors import CheckpointError
 
@@ -70,24 +80,55 @@ def safe_globals():
 
 def register_safe_globals():
     """Allow-list :func:`safe_globals` for every ``torch.load`` in this
-    process and route mmengine's local loader through the safe loader."""
+    process and route mmengine's local loader through the safe loader.
+
+    Idempotent and self-healing: it re-adds what is missing (e.g. after
+    ``torch.serialization.clear_safe_globals()``). ``import rgl`` calls it,
+    and so does every load through this module, so loading never depends
+    on ``rgl/__init__`` having run.
+    """
     global _REGISTERED
-    if _REGISTERED:
-        return
-    torch.serialization.add_safe_globals(safe_globals())
+    _ensure_allow_list()
     _route_mmengine_local_loader()
     _REGISTERED = True
+
+
+def _ensure_allow_list():
+    current = torch.serialization.get_safe_globals()
+    missing = [g for g in safe_globals() if g not in current]
+    if missing:
+        torch.serialization.add_safe_globals(missing)
+
+
+def _load_from_local(filename, map_location):
+    """mmengine's local scheme, routed through :func:`load_checkpoint_file`."""
+    filename = os.path.expanduser(filename)
+    return load_checkpoint_file(filename, map_location=map_location)
 
 
 def _route_mmengine_local_loader():
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    def load_from_local(filename, map_location):
-        filename = os.path.expanduser(filename)
-        return load_checkpoint_file(filename, map_location=map_location)
-
     # '' is the prefix of plain local paths in mmengine's scheme table.
-    CheckpointLoader._register_scheme('', load_from_local, force=True)
+    if CheckpointLoader._schemes.get('') is not _load_from_local:
+        CheckpointLoader._register_scheme('', _load_from_local, force=True)
+
+
+# torch.save's two layouts: a zip archive (torch >= 1.6) or a pickle stream
+# that starts with torch's magic number (legacy, _use_new_zipfile=False).
+_ZIP_MAGIC = b'PK\x03\x04'
+_LEGACY_MAGIC = (0x1950a86a20f9469cfc6c).to_bytes(10, 'little')
+
+
+def _torch_format(path):
+    """'zip', 'legacy' or None (not written by ``torch.save``)."""
+    with open(path, 'rb') as f:
+        head = f.read(64)
+    if head.startswith(_ZIP_MAGIC):
+        return 'zip'
+    if head.startswith(b'\x80') and _LEGACY_MAGIC in head:
+        return 'legacy'
+    return None
 
 
 def load_checkpoint_file(path, map_location='cpu'):
@@ -104,11 +145,24 @@ def load_checkpoint_file(path, map_location='cpu'):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise CheckpointError(f'checkpoint file not found: {path}')
+    register_safe_globals()  # also when rgl/__init__ never ran
+    try:
+        kind = _torch_format(path)
+    except OSError as err:
+        raise CheckpointError(f'{path}: cannot read the checkpoint '
+                              f'({err.strerror or err})') from None
+    if kind is None:
+        size = os.path.getsize(path)
+        raise CheckpointError(
+            f'{path}: not a torch checkpoint ('
+            + ('the file is empty' if size == 0 else
+               f'{size} bytes that are neither a torch.save zip archive '
+               'nor a legacy torch file') + ')')
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         first = _first_line(err)
-        if 'weights_only' in str(err) or 'global' in str(err).lower():
+        if 'global' in str(err).lower():
             raise CheckpointError(
                 f'{path}: refused to unpickle an object that is not an '
                 f'allowed tensor, container or number ({first}). rgl never '
@@ -116,7 +170,8 @@ def load_checkpoint_file(path, map_location='cpu'):
                 'file yourself, re-save its state_dict with torch.save.'
             ) from None
         raise CheckpointError(
-            f'{path}: corrupted checkpoint ({first})') from None
+            f'{path}: corrupted checkpoint, or a pickle the weights-only '
+            f'unpickler cannot read ({first})') from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError,
             OSError) as err:
         first = _first_line(err)
@@ -129,7 +184,9 @@ def _first_line(err):
     global after a long preamble)."""
     lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
     for line in lines:
-        if 'unsupported global' in line.lower() or 'refus' in line:
+        low = line.lower()
+        if 'unsupported global' in low or low.startswith('unsupported') \
+                or 'refus' in line:
             return line
     return lines[0][:200] if lines else type(err).__name__
 
@@ -151,3 +208,133 @@ def load_state_dict_file(path, key=None, map_location='cpu'):
                 and isinstance(ckpt[candidate], dict):
             return ckpt[candidate]
     return ckpt
+
+
+# -- strict loading into a model ---------------------------------------------
+
+_MODULE_PREFIX = re.compile(r'^module\.')
+
+
+def state_dict_of(checkpoint):
+    """The weights of a loaded checkpoint: its ``state_dict`` entry when it
+    has one (mmengine), else the dict itself; a DDP ``module.`` prefix is
+    removed, as mmengine's loader does."""
+    state = checkpoint
+    if isinstance(checkpoint, dict) and isinstance(
+            checkpoint.get('state_dict'), dict):
+        state = checkpoint['state_dict']
+    return {_MODULE_PREFIX.sub('', k): v for k, v in state.items()}
+
+
+def compare_state_dict(model, state):
+    """Keys of ``model`` absent from ``state`` (missing), keys of ``state``
+    the model does not have (unexpected), and ``(key, checkpoint shape,
+    model shape)`` of entries whose shapes differ."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    mismatched = [(k, tuple(state[k].shape), tuple(own[k].shape))
+                  for k in own if k in state and hasattr(state[k], 'shape')
+                  and tuple(state[k].shape) != tuple(own[k].shape)]
+    return missing, unexpected, mismatched
+
+
+def describe_mismatch(missing, unexpected, mismatched, first=3):
+    """One line: the counts and the first keys of each kind."""
+
+    def keys(items):
+        shown = ', '.join(repr(k) for k in items[:first])
+        return shown + (', ...' if len(items) > first else '')
+
+    parts = []
+    if mismatched:
+        shown = ', '.join(f'{k!r} (checkpoint {list(c)}, model {list(m)})'
+                          for k, c, m in mismatched[:first])
+        parts.append(f'{len(mismatched)} with another shape: {shown}'
+                     + (', ...' if len(mismatched) > first else ''))
+    if missing:
+        parts.append(f'{len(missing)} missing: {keys(missing)}')
+    if unexpected:
+        parts.append(f'{len(unexpected)} unexpected: {keys(unexpected)}')
+    return '; '.join(parts)
+
+
+def check_state_dict(model, state, path, strict=True, hint=None):
+    """Raise (strict) or warn (non-strict) when ``state`` does not fit
+    ``model`` key for key and shape for shape.
+
+    Args:
+        model (nn.Module): the model the weights are meant for.
+        state (dict): the weights (see :func:`state_dict_of`).
+        path (str): the checkpoint file, named in the message.
+        strict (bool): raise :class:`CheckpointError` on any mismatch;
+            with False, warn with what will be skipped.
+        hint (str, optional): how to load non-strictly in this context
+            (e.g. ``'pass --non-strict'``), appended to the error.
+
+    Returns:
+        tuple: ``(missing, unexpected, mismatched)``.
+    """
+    missing, unexpected, mismatched = compare_state_dict(model, state)
+    if not (missing or unexpected or mismatched):
+        return missing, unexpected, mismatched
+    what = describe_mismatch(missing, unexpected, mismatched)
+    if strict:
+        raise CheckpointError(
+            f'{path} does not match the model ({what})'
+            + (f'; if that is intended, {hint}' if hint else ''))
+    warnings.warn(f'{path}: loading non-strictly, skipped {what}',
+                  stacklevel=2)
+    return missing, unexpected, mismatched
+
+
+def load_model_weights(model, checkpoint, strict=True, key=None, hint=None):
+    """Load a checkpoint file into ``model`` through the safe loader.
+
+    Args:
+        model (nn.Module): the model to fill.
+        checkpoint (str): a checkpoint file (mmengine's, with
+            ``state_dict``, or a plain state dict).
+        strict (bool): every key and shape must match (default); with
+            False the matching entries are loaded and the rest is skipped
+            with a warning that lists it.
+        key (str, optional): the entry holding the weights, as in
+            :func:`load_state_dict_file`.
+        hint (str, optional): see :func:`check_state_dict`.
+
+    Returns:
+        tuple: ``(missing, unexpected, mismatched)`` (empty when strict).
+    """
+    state = state_dict_of(load_state_dict_file(checkpoint, key=key))
+    report = check_state_dict(model, state, checkpoint, strict=strict,
+                              hint=hint)
+    skip = {k for k, _, _ in report[2]}
+    model.load_state_dict({k: v for k, v in state.items() if k not in skip},
+                          strict=strict)
+    return report
+
+
+class StrictLoadHook(Hook):
+    """Makes an mmengine Runner's ``load_from`` strict.
+
+    ``Runner.load_checkpoint`` loads non-strictly by default: a checkpoint of
+    another architecture would be evaluated silently. This hook runs after
+    the other hooks' ``after_load_checkpoint`` (e.g. EMA swaps) and checks
+    the weights about to be loaded against the runner's model.
+
+    Args:
+        path (str): the checkpoint file (named in the error).
+        strict (bool): False only warns, listing what is skipped.
+        hint (str, optional): see :func:`check_state_dict`.
+    """
+    priority = 'LOWEST'
+
+    def __init__(self, path, strict=True, hint=None):
+        self.path, self.strict, self.hint = path, strict, hint
+
+    def after_load_checkpoint(self, runner, checkpoint):
+        from mmengine.model import is_model_wrapper
+        model = runner.model.module if is_model_wrapper(runner.model) \
+            else runner.model
+        check_state_dict(model, state_dict_of(checkpoint), self.path,
+                         strict=self.strict, hint=self.hint)

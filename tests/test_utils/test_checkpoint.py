@@ -25,7 +25,8 @@ def test_refuses_a_pickle_that_would_execute_code(tmp_path):
     marker = tmp_path / 'pwned'
     path = tmp_path / 'evil.pth'
     torch.save({'state_dict': {}, 'payload': _RunsCode(marker)}, path)
-    with pytest.raises(CheckpointError, match='evil.pth') as err:
+    with pytest.raises(CheckpointError, match='evil.pth: refused to '
+                       'unpickle') as err:
         load_checkpoint_file(path)
     assert 'system' in str(err.value)
     assert not marker.exists()
@@ -108,3 +109,25 @@ def test_state_dict_key_selection(tmp_path):
     assert load_state_dict_file(path, key='ema')['a'].item() == 1
     with pytest.raises(CheckpointError, match="no entry `opt`"):
         load_state_dict_file(path, key='opt')
+
+
+def test_random_bytes_are_not_a_torch_checkpoint(tmp_path):
+    """Random bytes used to get the message meant for unsafe pickles."""
+    path = tmp_path / 'noise.pth'
+    path.write_bytes(np.random.default_rng(0).bytes(4096))
+    with pytest.raises(CheckpointError, match='noise.pth: not a torch '
+                       'checkpoint') as err:
+        load_checkpoint_file(path)
+    assert 'refused' not in str(err.value)
+    empty = tmp_path / 'empty.pth'
+    empty.write_bytes(b'')
+    with pytest.raises(CheckpointError, match='empty.pth: not a torch '
+                       r'checkpoint \(the file is empty\)'):
+        load_checkpoint_file(empty)
+
+
+def test_legacy_torch_format_still_loads(tmp_path):
+    path = tmp_path / 'legacy.pth'
+    torch.save({'state_dict': {'w': torch.ones(3)}}, path,
+               _use_new_zipfile_serialization=False)
+    assert torch.equal(load_state_dict_file(path)['w'], torch.ones(3))

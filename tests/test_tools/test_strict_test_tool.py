@@ -1,0 +1,35 @@
+"""tools/test.py loads its checkpoint strictly: a checkpoint of another
+architecture is one error line (exit 2), not a silently wrong accuracy;
+--non-strict is the explicit way round and lists what it skipped."""
+import json
+
+import torch
+
+from rgl.apis import init_model
+
+CFG = 'configs/digits/smallconvnet_1xb64-20e_digits.py'
+
+
+def test_test_tool_refuses_a_mismatched_checkpoint(tool, tmp_path):
+    from conftest import REPO_ROOT
+    narrow = init_model(f'{REPO_ROOT}/{CFG}',
+                        cfg_options={'model.backbone.widths': (16, 64)})
+    ckpt = str(tmp_path / 'other_arch.pth')
+    torch.save({'state_dict': narrow.state_dict(), 'meta': {}}, ckpt)
+
+    res = tool(['tools/test.py', CFG, ckpt, '--work-dir',
+                str(tmp_path / 'w')])
+    assert res.returncode == 2, res.stderr[-3000:]
+    errors = [ln for ln in res.stderr.splitlines() if ln.startswith('error')]
+    assert len(errors) == 1 and 'Traceback' not in res.stderr
+    assert ckpt in errors[0] and 'backbone.stages.0.0.weight' in errors[0]
+    assert '[16, 1, 3, 3]' in errors[0] and '--non-strict' in errors[0]
+    assert 'accuracy' not in res.stdout
+
+    metrics = tmp_path / 'm.json'
+    res = tool(['tools/test.py', CFG, ckpt, '--non-strict', '--work-dir',
+                str(tmp_path / 'w'), '--out', str(metrics)])
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert 'loading non-strictly, skipped' in res.stderr
+    assert 'backbone.stages.0.0.weight' in res.stderr
+    assert 'accuracy/top1' in json.loads(metrics.read_text())
