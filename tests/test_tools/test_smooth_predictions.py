@@ -27,6 +27,14 @@ def test_tool_dataset_and_catrs_confidence(tool, tmp_path):
     assert preds.shape == (360, 10)
     np.testing.assert_allclose(preds.sum(1), 1.0, rtol=1e-6)
     assert set(np.unique(preds * 64)) <= set(range(65))  # vote fractions
+    # image i draws from its own stream (seed, i): another --batch (other
+    # images share the batches, blocks cut elsewhere) gives the same votes
+    again = tmp_path / 'pred_b.npy'
+    res = tool(['tools/smooth_predictions.py', CFG, str(ckpt), '--sigma',
+                '0.25', '--n', '64', '--batch', '100', '--split', 'test',
+                '--out', str(again)])
+    assert res.returncode == 0, res.stderr[-3000:]
+    np.testing.assert_array_equal(np.load(again), preds)
 
     ds = DATASETS.build(
         dict(type='SmoothedPredictionDataset', predictions=str(out),
