@@ -27,7 +27,7 @@ from mmengine.config import Config, DictAction
 
 import rgl  # noqa: F401  (weights_only-safe checkpoint loading)
 from rgl.utils.cli import run_cli
-from rgl.utils.errors import CheckpointError, ConfigError
+from rgl.utils.errors import ConfigError
 
 SAMPLERS = dict(
     sde=dict(type='SDESampler'), ode=dict(type='ODESampler', method='euler'),
@@ -88,19 +88,14 @@ def build_model(cfg, checkpoint, key):
     """The algorithm without its aligners (not used to sample), with the
     backbone's weights loaded strictly."""
     from rgl.registry import MODELS
-    from rgl.utils import load_state_dict_file
+    from rgl.utils.checkpoint import (check_state_dict, load_state_dict_file,
+                                      state_dict_of)
     model_cfg = cfg.model.copy()
     model_cfg['aligners'] = None
     model = MODELS.build(model_cfg)
-    state = load_state_dict_file(checkpoint, key=key)
+    state = state_dict_of(load_state_dict_file(checkpoint, key=key))
     state = {k: v for k, v in state.items() if not k.startswith('aligners.')}
-    own = model.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    if missing or unexpected:
-        raise CheckpointError(
-            f'{checkpoint}: does not match the config\'s model: missing '
-            f'{missing[:5]}, unexpected {unexpected[:5]}')
+    check_state_dict(model, state, checkpoint)  # one line on a mismatch
     model.load_state_dict(state, strict=True)
     return model.eval()
 

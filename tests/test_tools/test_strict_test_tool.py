@@ -33,3 +33,31 @@ def test_test_tool_refuses_a_mismatched_checkpoint(tool, tmp_path):
     assert 'loading non-strictly, skipped' in res.stderr
     assert 'backbone.stages.0.0.weight' in res.stderr
     assert 'accuracy/top1' in json.loads(metrics.read_text())
+
+
+def test_sample_tool_names_a_shape_mismatch(tmp_path):
+    """sample.py's loader (aligners dropped) reports shapes in one line
+    instead of torch's multi-line RuntimeError."""
+    import importlib.util
+
+    import pytest
+    from mmengine.config import Config
+
+    from conftest import REPO_ROOT
+    from rgl.utils.errors import CheckpointError
+    spec = importlib.util.spec_from_file_location(
+        'sample_tool', f'{REPO_ROOT}/tools/sample.py')
+    sample = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sample)
+    cfg = Config.fromfile(
+        f'{REPO_ROOT}/configs/repa/sit-tiny_baseline_digits.py')
+    cfg.merge_from_dict({'model.backbone.arch.depth': 1,
+                         'model.backbone.arch.hidden_size': 16,
+                         'model.backbone.arch.num_heads': 2})
+    ckpt = str(tmp_path / 'sit.pth')
+    torch.save({'state_dict': init_model(cfg).state_dict()}, ckpt)
+    assert sample.build_model(cfg, ckpt, 'state_dict') is not None
+    cfg.merge_from_dict({'model.backbone.arch.hidden_size': 32})
+    with pytest.raises(CheckpointError, match=r'sit.pth does not match the '
+                       r'model \(\d+ with another shape: .*\[16'):
+        sample.build_model(cfg, ckpt, 'state_dict')
