@@ -1,6 +1,8 @@
 # CIFAR-10 from its python batches (no download): put cifar-10-batches-py
 # under data/cifar10 or set data_root. Crop-and-flip augmentation as in
-# locuslab/smoothing; images stay in [0, 1].
+# locuslab/smoothing; images stay in [0, 1]. Normalisation is the model's
+# first layer (after the smoothing noise): the smoothing configs use the
+# references' constants, see configs/smoothing/_base_/resnet110_cifar10_150e.py.
 data_root = 'data/cifar10'
 train_dataloader = dict(
     batch_size=256,
