@@ -191,3 +191,30 @@ def test_stored_normaliser_buffers_and_unknown_arch(tmp_path):
     torch.save(state, src)
     with pytest.raises(ConfigError, match=r'mean=\[0.5, 0.5, 0.5\]'):
         conv.convert(str(src), str(tmp_path / 'o'), CFG)
+
+
+def test_imagenet_layout_through_mmpretrain_resnet(tmp_path):
+    """locuslab's ImageNet model: Sequential(NormalizeLayer,
+    DataParallel(torchvision resnet)) -> `1.module.` keys; rgl's config
+    uses mmpretrain's ResNet (depth 18 here to stay small)."""
+    import torchvision
+    torch.manual_seed(0)
+    net = torchvision.models.resnet18(num_classes=1000)
+    with torch.no_grad():
+        net.train()(torch.rand(8, 3, 64, 64))  # BatchNorm statistics
+    net.eval()
+    mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+    state = {'1.module.' + k: v for k, v in net.state_dict().items()}
+    src = tmp_path / 'imagenet.pth.tar'
+    torch.save(dict(arch='resnet50', state_dict=state), src)
+    cfg = os.path.join(REPO_ROOT, 'configs', 'smoothing',
+                       'gaussian_resnet50_8xb32-90e_imagenet-sigma0.5.py')
+    options = dict(model=dict(backbone=dict(depth=18), in_channels=512))
+    dst = tmp_path / 'rgl.pth'
+    _converter().convert(str(src), str(dst), cfg, cfg_options=options)
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        expected = net((x - torch.tensor(mean)[:, None, None]) /
+                       torch.tensor(std)[:, None, None])
+        got = _certify_classifier(dst, cfg, options)(x)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
