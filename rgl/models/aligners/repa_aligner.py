@@ -8,7 +8,7 @@ from torch import nn
 from rgl.registry import MODELS
 from rgl.utils.errors import ConfigError
 from ..utils.feature_tap import FeatureTap
-from ..utils.token_grid import as_tokens, match_token_grid
+from ..utils.token_grid import as_tokens, describe_grid, match_token_grid
 
 
 def build_projector(in_dim, projector_dim, out_dim):
@@ -58,6 +58,13 @@ class REPAAligner(nn.Module):
         encoder_dims (list[int], optional): D_k per encoder, to build the
             projectors without building the encoders (``encoders=[]``, e.g.
             for pre-extracted ``features`` or checkpoint conversion).
+        resample_tokens (bool): allow target tokens on another grid than
+            the tapped hidden state's (e.g. 16 x 16 DINOv2 tokens against an
+            8 x 8 backbone): they are area-averaged or bilinearly
+            interpolated to it, with a warning once. ``False`` (default)
+            makes a mismatch an error: REPA matches the grids by the
+            encoder's input size (the encoder's ``grid_size``), and a
+            silently resampled target is a different objective.
 
     Call :meth:`bind` once with the backbone (the algorithm does), run the
     backbone, then :meth:`loss`.
@@ -71,7 +78,8 @@ class REPAAligner(nn.Module):
                  in_dim=None,
                  projector_dim=2048,
                  loss_weight=0.5,
-                 encoder_dims=None):
+                 encoder_dims=None,
+                 resample_tokens=False):
         super().__init__()
         if (depth is None) == (layer is None):
             raise ConfigError('REPAAligner needs exactly one of `depth` '
@@ -101,6 +109,7 @@ class REPAAligner(nn.Module):
         self.depth, self.layer, self.blocks_name = depth, layer, blocks_name
         self.in_dim, self.projector_dim = in_dim, projector_dim
         self.loss_weight = loss_weight
+        self.resample_tokens = bool(resample_tokens)
         self.projectors = None
         self.tap = None
         self.num_prefix_tokens = 0
@@ -179,6 +188,19 @@ class REPAAligner(nn.Module):
         tokens = as_tokens(hidden)
         return [proj(tokens) for proj in self.projectors]
 
+    def match_grid(self, target, num_tokens, name):
+        """The targets on the tapped layer's token grid; a different grid
+        is resampled only with ``resample_tokens=True``."""
+        if target.shape[1] != num_tokens and not self.resample_tokens:
+            tap = self.tap.name if self.tap is not None else 'the tap'
+            raise ConfigError(
+                f'REPAAligner: {name} gives {describe_grid(target.shape[1])} '
+                f'but the backbone\'s {tap} gives '
+                f'{describe_grid(num_tokens)}; set the encoder\'s grid_size '
+                f'to the backbone\'s grid (REPA\'s way), or '
+                f'REPAAligner.resample_tokens=True to resample the targets')
+        return match_token_grid(target, num_tokens, f'REPAAligner ({name})')
+
     @staticmethod
     def negative_cosine(z_pred, z_target):
         """Mean over batch and tokens of −cos(z̃, y*), in fp32 (fp16
@@ -210,8 +232,8 @@ class REPAAligner(nn.Module):
         for k, (pred, target) in enumerate(zip(preds, features)):
             name = type(self._encoders[k]).__name__ if self._encoders \
                 else f'features[{k}]'
-            target = match_token_grid(target.to(pred.device), pred.shape[1],
-                                      name)
+            target = self.match_grid(target.to(pred.device), pred.shape[1],
+                                     name)
             terms.append(self.negative_cosine(pred, target))
         neg_cos = torch.stack(terms).mean()
         return dict(loss_repa=self.loss_weight * neg_cos,

@@ -113,19 +113,37 @@ def test_timm_vit_drops_prefix_tokens():
     assert torch.isfinite(aligner.loss(images=x)['loss_repa'])
 
 
-def test_token_grid_resampled_by_area():
+def test_token_grid_resampled_by_area_only_when_allowed():
+    import warnings
     enc = PatchEncoder(6, patch=1)  # 16x16 = 256 tokens vs the SiT's 8x8
     backbone = sit()
+    x = torch.rand(2, 3, 16, 16)
+    # by default a mismatch is an error naming both grids and the option
     aligner = REPAAligner(encoders=[enc], depth=1, projector_dim=8)
     aligner.bind(backbone)
-    x = torch.rand(2, 3, 16, 16)
     backbone(x, torch.rand(2), torch.tensor([0, 1]))
-    hidden = aligner.tap.output
-    target = torch.nn.functional.avg_pool2d(enc.proj(x), 2)
-    target = target.flatten(2).transpose(1, 2)
-    ref = hand_loss([aligner.projectors[0](hidden)], [target], 0.5)
-    assert np.isclose(aligner.loss(images=x)['loss_repa'].item(), ref,
-                      atol=1e-6)
+    with pytest.raises(ConfigError, match=r'16x16 tokens.*blocks\.0 gives '
+                       r'8x8 tokens.*resample_tokens=True'):
+        aligner.loss(images=x)
+    aligner = REPAAligner(encoders=[enc], depth=1, projector_dim=8,
+                          resample_tokens=True)
+    aligner.bind(backbone)
+    for step in range(2):
+        backbone(x, torch.rand(2), torch.tensor([0, 1]))
+        hidden = aligner.tap.output
+        target = torch.nn.functional.avg_pool2d(enc.proj(x), 2)
+        target = target.flatten(2).transpose(1, 2)
+        ref = hand_loss([aligner.projectors[0](hidden)], [target], 0.5)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            loss = aligner.loss(images=x)['loss_repa'].item()
+        assert np.isclose(loss, ref, atol=1e-6)
+        # announced once, not at every step
+        msgs = [str(w.message) for w in caught if 'resampling' in
+                str(w.message)]
+        assert len(msgs) == (1 if step == 0 else 0), msgs
+        if step == 0:
+            assert '16x16' in msgs[0] and '8x8' in msgs[0]
 
 
 def test_errors_name_the_problem():
@@ -135,6 +153,12 @@ def test_errors_name_the_problem():
     with pytest.raises(ConfigError, match='exactly one'):
         REPAAligner(encoders=[PatchEncoder()])
     aligner = REPAAligner(encoders=[], encoder_dims=[4], depth=1)
+    aligner.bind(backbone)
+    backbone(torch.rand(1, 3, 16, 16), torch.rand(1), torch.tensor([0]))
+    with pytest.raises(ConfigError, match='15 tokens .not a square'):
+        aligner.loss(features=[torch.randn(1, 15, 4)])
+    aligner = REPAAligner(encoders=[], encoder_dims=[4], depth=1,
+                          resample_tokens=True)
     aligner.bind(backbone)
     backbone(torch.rand(1, 3, 16, 16), torch.rand(1), torch.tensor([0]))
     with pytest.raises(ConfigError, match='cannot be matched'):
