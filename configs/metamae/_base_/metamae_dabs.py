@@ -7,7 +7,11 @@ _base_ = ['../../_base_/default_runtime.py']
 
 model = dict(
     type='MetaMAE',
-    arch='dabs',          # tokenizer: set by the dataset config
+    # tokenizer: set by the dataset config
+    # the 'dabs' sizes, spelled out so that --cfg-options can change one
+    arch=dict(embed_dim=256, depth=12, num_heads=8, decoder_embed_dim=128,
+              decoder_depth=4, decoder_num_heads=4, mlp_ratio=2.0,
+              dropout=0.1),
     mask_ratio=0.5,      # pretrain.py defaults; PAMAP2 overrides them
     inner_steps=1,       # one inner step on the latent Z_x
     inner_lr=0.5,        # alpha

@@ -4,7 +4,10 @@
 # A leaf config sets the modality (image or table) and `probe`.
 _base_ = ['./metamae_dabs.py']
 
-model = dict(arch='tiny', mask_ratio=0.5, inner_lr=0.5, s_ratio=0.1,
+model = dict(arch=dict(embed_dim=64, depth=4, num_heads=4,
+                       decoder_embed_dim=32, decoder_depth=2,
+                       decoder_num_heads=4),
+             mask_ratio=0.5, inner_lr=0.5, s_ratio=0.1,
              reg_weight=0.1)
 
 max_iters = 300
