@@ -1,5 +1,7 @@
 """Build an open_clip model of the real architecture and load its weights
 from a local file (never from a hub)."""
+import contextlib
+import logging
 import os.path as osp
 
 import torch
@@ -25,6 +27,28 @@ def _read_state_dict(path):
             for k, v in state.items()}
 
 
+class _DropRandomInitWarning(logging.Filter):
+    """open_clip warns "No pretrained weights loaded ... initialized
+    randomly" when it builds a model without ``pretrained``; rgl loads the
+    configured file right after, so the warning is false there."""
+
+    def filter(self, record):
+        return not record.getMessage().startswith(
+            'No pretrained weights loaded')
+
+
+@contextlib.contextmanager
+def _quiet_random_init(active=True):
+    root = logging.getLogger()  # open_clip logs through the root logger
+    log_filter = _DropRandomInitWarning()
+    if active:
+        root.addFilter(log_filter)
+    try:
+        yield
+    finally:
+        root.removeFilter(log_filter)
+
+
 def build_open_clip(model_name='ViT-B-16-plus-240', checkpoint=None,
                     model_cfg=None):
     """An eval-mode open_clip ``CLIP`` with weights from ``checkpoint``.
@@ -47,7 +71,9 @@ def build_open_clip(model_name='ViT-B-16-plus-240', checkpoint=None,
             raise ConfigError(
                 f'clip.model_name {model_name!r} is not an open_clip '
                 'architecture (see open_clip.list_models())')
-        model = open_clip.create_model(model_name, pretrained=None)
+        # the warning stays true (and shown) when no checkpoint follows
+        with _quiet_random_init(active=checkpoint is not None):
+            model = open_clip.create_model(model_name, pretrained=None)
     if checkpoint is not None:
         state = _read_state_dict(checkpoint)
         try:

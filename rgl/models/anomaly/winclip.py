@@ -15,6 +15,8 @@ from ..utils import Normalize
 from .clip_loader import build_open_clip, build_tokenizer
 from .data_preprocessor import resize_images
 from .memory_bank import VisualMemoryBank
+from .text_cache import (TextPrototypeCache, default_cache_dir,
+                         prototype_key, text_tower_sha256)
 from .window_embedder import WindowEmbedder
 from .windows import harmonic_aggregation, harmonic_mean
 
@@ -55,6 +57,11 @@ class WinCLIP(BaseModel):
         scales (Sequence[int]): window sides ``k`` in patches.
         temperature (float): ``τ`` of the two-way softmax.
         max_sequences (int): window sequences per transformer call.
+        text_cache_dir (str, optional): where text prototypes are cached on
+            disk, keyed by the text tower's weights, the model name and the
+            prompts (:mod:`.text_cache`); ``'auto'``:
+            ``~/.cache/rgl/winclip`` (or ``$RGL_CACHE_DIR/winclip``);
+            ``None``: no disk cache.
         data_preprocessor (dict, optional): default
             :class:`AnomalyDataPreprocessor` at the CLIP input size.
     """
@@ -68,6 +75,7 @@ class WinCLIP(BaseModel):
                  scales=(2, 3),
                  temperature=0.07,
                  max_sequences=4096,
+                 text_cache_dir='auto',
                  data_preprocessor=None,
                  init_cfg=None):
         clip = dict(clip)
@@ -89,6 +97,7 @@ class WinCLIP(BaseModel):
             raise ConfigError(f'model.temperature must be > 0, got '
                               f'{temperature}')
         self.clip = clip_model
+        self.model_name = model_name
         self.tokenizer = build_tokenizer(model_name, clip_model)
         self.prompt = _build(prompt)
         self.embedder = WindowEmbedder(visual, scales, max_sequences)
@@ -98,6 +107,11 @@ class WinCLIP(BaseModel):
         self.class_name = class_name
         self.temperature = float(temperature)
         self._text_cache = {}
+        if text_cache_dir == 'auto':
+            text_cache_dir = default_cache_dir()
+        self.text_cache = TextPrototypeCache(text_cache_dir) \
+            if text_cache_dir else None
+        self._text_sha256 = None
         self._warned_object = False
 
     # ---- text side -----------------------------------------------------
@@ -117,11 +131,30 @@ class WinCLIP(BaseModel):
         return str(name).replace('_', ' ')
 
     def text_prototypes(self, class_name):
-        """``(2, D)`` prototypes ``[t_n, t_a]`` of a class (cached)."""
+        """``(2, D)`` prototypes ``[t_n, t_a]`` of a class, cached in memory
+        and (``text_cache_dir``) on disk."""
         if class_name not in self._text_cache:
-            self._text_cache[class_name] = self.prompt(
-                self.clip, self.tokenizer, class_name)
+            self._text_cache[class_name] = self._disk_cached_prototypes(
+                class_name)
         return self._text_cache[class_name]
+
+    def _disk_cached_prototypes(self, class_name):
+        prompts = getattr(self.prompt, 'prompts', None)
+        if self.text_cache is None or prompts is None:
+            return self.prompt(self.clip, self.tokenizer, class_name)
+        if self._text_sha256 is None:  # after any weights were loaded
+            self._text_sha256 = text_tower_sha256(self.clip)
+        key = prototype_key(self._text_sha256, self.model_name,
+                            type(self.prompt).__name__, prompts(class_name))
+        device = next(self.clip.parameters()).device
+        cached = self.text_cache.load(key)
+        if cached is not None:
+            return cached.to(device)
+        protos = self.prompt(self.clip, self.tokenizer, class_name)
+        self.text_cache.save(key, protos, dict(
+            class_name=class_name, model_name=self.model_name,
+            prompt=type(self.prompt).__name__))
+        return protos
 
     def text_score(self, feats, protos):
         """``s(f)`` for features ``(B, N, D)`` and prototypes
