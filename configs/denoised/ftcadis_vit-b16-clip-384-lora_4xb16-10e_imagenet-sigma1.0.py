@@ -1,0 +1,4 @@
+_base_ = ['./ftcadis_vit-b16-clip-384-lora_4xb16-10e_imagenet-sigma0.25.py']
+sigma = 1.0
+model = dict(train_loss=dict(sigma=sigma))
+certify_cfg = dict(sigma=sigma)
