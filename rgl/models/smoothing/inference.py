@@ -31,7 +31,7 @@ def fold_batchnorm(module):
         getattr(module, 'backbone', None), nn.Module) else None
     target = getattr(module, target_name) if target_name else module
     try:
-        fused = fuse(target)
+        fused = fuse(_trace(target), no_trace=True)
     except Exception as err:  # not traceable: keep the original (correct,
         # but slower: say so once per class, or the slowdown goes unseen)
         name = type(target).__name__
@@ -44,6 +44,20 @@ def fold_batchnorm(module):
         return fused
     setattr(module, target_name, fused)
     return module
+
+
+def _trace(module):
+    """``torch.fx`` graph of ``module``, with rgl's input checks kept as
+    opaque calls: they read concrete shapes, which a symbolic trace does not
+    have."""
+    from torch import fx
+
+    from rgl.utils import shapes
+    checks = tuple(getattr(shapes, name) for name in ('check_input_shape', )
+                   if hasattr(shapes, name))
+    tracer = fx.Tracer(autowrap_functions=checks)
+    graph = tracer.trace(module)
+    return fx.GraphModule(tracer.root, graph, type(module).__name__)
 
 
 def state_version(module):
