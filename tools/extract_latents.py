@@ -14,7 +14,11 @@ shard stores cat(μ, σ) of q(z|x); LatentDataset draws z = s·(μ + σε) per
 access. Shard i holds images [i·S, (i+1)·S); rank r writes the shards
 i ≡ r (mod world size). A shard is written atomically and skipped when it
 is already complete, so a killed run re-run with the same arguments
-continues where it stopped. ``index.json`` is written last.
+continues where it stopped. Only the same run is continued:
+``OUT/run_identity.json`` records the options, the VAE's SHA-256 and the
+encoder configs' hashes, and a folder of another extraction is refused
+unless ``--overwrite`` (which deletes its shards) is given. ``index.json``
+is written last.
 """
 import argparse
 import json
@@ -49,6 +53,8 @@ def parse_args(argv=None):
     p.add_argument('--shard-size', type=int, default=1000)
     p.add_argument('--batch-size', type=int, default=32)
     p.add_argument('--device', default=None)
+    p.add_argument('--overwrite', action='store_true',
+                   help='delete the shards of another extraction in OUT')
     p.add_argument('--launcher', choices=['none', 'pytorch'],
                    default='none')
     return p.parse_args(argv)
@@ -83,17 +89,41 @@ def build_encoders(paths):
     return encoders
 
 
-def check_meta(out, meta):
-    path = osp.join(out, META_FILE)
-    if osp.isfile(path):
-        with open(path) as f:
-            old = json.load(f)
-        diff = sorted(k for k in meta if old.get(k) != meta[k])
-        if diff:
-            raise ConfigError(
-                f'{out} holds an extraction with other options ({diff} '
-                f'differ: {[old.get(k) for k in diff]} vs '
-                f'{[meta[k] for k in diff]}); use a new OUT folder')
+# what the extraction writes into OUT (--overwrite removes exactly these)
+OUTPUTS = ('shard_*.pt', 'shard_*.pt.tmp*', 'index.json')
+
+
+def run_identity(args, num_images):
+    """The options that define the shards, the VAE's SHA-256 and the hash of
+    each --encoder config (not --batch-size, --device or --launcher)."""
+    from rgl.utils.run_identity import (RunIdentity, config_sha256,
+                                        file_sha256)
+    return RunIdentity(
+        'extract_latents',
+        dict(data_root=osp.abspath(args.data_root), split=args.split,
+             num_images=num_images, resolution=args.resolution,
+             flip=args.flip, save_images=args.save_images,
+             shard_size=args.shard_size,
+             encoders={osp.splitext(osp.basename(p))[0]: config_sha256(p)
+                       for p in args.encoder},
+             vae_config=(None if args.vae_config is None else
+                         file_sha256(args.vae_config))),
+        checkpoint=args.vae)
+
+
+def claim_out(args, identity, rank, world):
+    """Rank 0 starts or resumes OUT (refusing another extraction's); the
+    other ranks check that it records this run."""
+    import torch.distributed as dist
+
+    from rgl.utils.run_identity import check_output, claim_output
+    if rank == 0:
+        claim_output(args.out, identity, overwrite=args.overwrite,
+                     folder=True, members=OUTPUTS)
+    if world > 1 and dist.is_initialized():
+        dist.barrier()
+    if rank != 0:
+        check_output(args.out, identity, folder=True)
 
 
 def is_complete(path, count):
@@ -158,11 +188,7 @@ def main(argv=None):
                 images=args.save_images, features=sorted(encoders),
                 vae=osp.abspath(args.vae),
                 data_root=osp.abspath(args.data_root), split=args.split)
-    os.makedirs(args.out, exist_ok=True)
-    check_meta(args.out, meta)
-    if rank == 0:
-        with open(osp.join(args.out, META_FILE), 'w') as f:
-            json.dump(meta, f, indent=2)
+    claim_out(args, run_identity(args, len(samples)), rank, world)
     starts = list(range(0, len(samples), args.shard_size))
     mine = [i for i in range(len(starts)) if i % world == rank]
     todo = [i for i in mine if not is_complete(
@@ -192,8 +218,6 @@ def main(argv=None):
     if world > 1 and dist.is_initialized():
         dist.destroy_process_group()
 
-
-META_FILE = 'meta.json'
 
 if __name__ == '__main__':
     run_cli(main)

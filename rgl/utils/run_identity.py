@@ -67,6 +67,22 @@ def file_sha256(path, chunk=1 << 20):
     return _DIGESTS[key]
 
 
+def path_sha256(path):
+    """:func:`file_sha256` of a file; for a folder (e.g. a diffusers model
+    folder), the SHA-256 of its files' relative names and digests."""
+    path = os.fspath(path)
+    if not osp.isdir(path):
+        return file_sha256(path)
+    h = hashlib.sha256()
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(files):
+            full = osp.join(root, name)
+            h.update(f'{osp.relpath(full, path)}\t'
+                     f'{file_sha256(full)}\n'.encode())
+    return h.hexdigest()
+
+
 def config_sha256(config):
     """SHA-256 of a merged config (after ``--cfg-options``).
 
@@ -107,8 +123,8 @@ class RunIdentity:
             paths and other objects are stored as strings.
         config: the merged config (``Config``, dict or file path), hashed
             with :func:`config_sha256`; None when the tool has none.
-        checkpoint (str, optional): a weights file, hashed with
-            :func:`file_sha256`.
+        checkpoint (str, optional): a weights file (or model folder),
+            hashed with :func:`path_sha256`.
         ignore (tuple[str]): names dropped from ``args`` (convenient with
             a Namespace).
     """
@@ -128,7 +144,7 @@ class RunIdentity:
                 self.info['config'] = osp.abspath(os.fspath(
                     getattr(config, 'filename', None) or config))
         if checkpoint is not None:
-            self.run['checkpoint_sha256'] = file_sha256(checkpoint)
+            self.run['checkpoint_sha256'] = path_sha256(checkpoint)
             self.info['checkpoint'] = osp.abspath(os.fspath(checkpoint))
 
     def to_dict(self):

@@ -81,8 +81,8 @@ def test_extract_resume_and_read(tool, tmp_path):
     assert (out / 'shard_00000.pt').stat().st_mtime_ns == first
     redone = torch.load(out / 'shard_00001.pt', weights_only=True)
     torch.testing.assert_close(redone['moments'], good['moments'])
-    assert sorted(os.listdir(out)) == ['index.json', 'meta.json'] + [
-        f'shard_0000{i}.pt' for i in range(3)]
+    assert sorted(os.listdir(out)) == ['index.json', 'run_identity.json'] \
+        + [f'shard_0000{i}.pt' for i in range(3)]
 
     from rgl.datasets import LatentDataset
     from rgl.registry import MODELS
@@ -101,10 +101,14 @@ def test_extract_resume_and_read(tool, tmp_path):
     torch.testing.assert_close(item['inputs'], 0.18215 * mean[0],
                                atol=1e-4, rtol=1e-4)
 
-    # other options into the same folder: refused (checked in-process)
-    meta = json.loads((out / 'meta.json').read_text())
-    with pytest.raises(ConfigError, match='other options.*resolution'):
-        _tool_module().check_meta(str(out), dict(meta, resolution=32))
+    # other options into the same folder: refused in one line, untouched
+    res = tool(args + ['--resolution', '32'])
+    assert res.returncode == 2 and 'Traceback' not in res.stderr
+    lines = [ln for ln in res.stderr.splitlines() if ln.startswith('error')]
+    assert len(lines) == 1
+    assert str(out) in lines[0] and 'resolution: 16 (output) vs 32 (now)' \
+        in lines[0] and '--overwrite' in lines[0]
+    assert (out / 'shard_00000.pt').stat().st_mtime_ns == first
 
 
 def test_ranks_split_shards(tmp_path, monkeypatch):
@@ -116,15 +120,17 @@ def test_ranks_split_shards(tmp_path, monkeypatch):
     args = [str(tmp_path / 'images'), str(out), '--vae',
             str(tmp_path / 'vae'), '--resolution', '16', '--shard-size', '2',
             '--encoder', str(enc_cfg)]
-    monkeypatch.setattr(tool, 'init_dist', lambda launcher: (1, 2))
-    tool.main(args)
-    assert sorted(p.name for p in out.glob('shard_*')) == [
-        'shard_00001.pt', 'shard_00003.pt']
-    assert not (out / 'index.json').exists()
+    # rank 0 claims the folder (run identity) and writes the index; rank 1
+    # checks the identity and writes its shards
     monkeypatch.setattr(tool, 'init_dist', lambda launcher: (0, 2))
     tool.main(args)
+    assert sorted(p.name for p in out.glob('shard_*')) == [
+        'shard_00000.pt', 'shard_00002.pt']
     index = json.loads((out / 'index.json').read_text())
     assert index['counts'] == [2, 2, 2, 1]
+    monkeypatch.setattr(tool, 'init_dist', lambda launcher: (1, 2))
+    tool.main(args)
+    assert len(list(out.glob('shard_*'))) == 4
     from rgl.datasets import LatentDataset
     ds = LatentDataset(str(out), features=['tiny_dino'])
     labels = [ds[i]['data_samples'].gt_label.item() for i in range(7)]
@@ -136,3 +142,50 @@ def test_ranks_split_shards(tmp_path, monkeypatch):
     from rgl.datasets.latents import load_crop
     torch.testing.assert_close(
         ds[6]['images'], load_crop(tmp_path / 'images/class1/5.png', 16))
+
+
+def test_extract_run_identity(tmp_path, capsys):
+    """Only the same extraction resumes OUT: other options, another VAE or
+    another encoder config are refused; --overwrite starts afresh."""
+    enc_cfg = _setup(tmp_path)
+    tool = _tool_module()
+    out = tmp_path / 'latents'
+    args = [str(tmp_path / 'images'), str(out), '--vae',
+            str(tmp_path / 'vae'), '--resolution', '16', '--shard-size', '4']
+    tool.main(args)
+    side = json.loads((out / 'run_identity.json').read_text())
+    assert side['tool'] == 'extract_latents'
+    assert side['run']['num_images'] == 7 and side['run']['encoders'] == {}
+    shard0 = (out / 'shard_00000.pt').stat().st_mtime_ns
+
+    # the same run again (any --batch-size): resumed, nothing redone
+    (out / 'shard_00001.pt').unlink()
+    capsys.readouterr()
+    tool.main(args + ['--batch-size', '3'])
+    assert 'resuming: 1 of' in capsys.readouterr().out
+    assert (out / 'shard_00000.pt').stat().st_mtime_ns == shard0
+
+    with pytest.raises(ConfigError, match=r'shard_size: 4 \(output\) vs 2'):
+        tool.main(args + ['--shard-size', '2'])
+    with pytest.raises(ConfigError, match="encoders: {} .output. vs "
+                       "{'tiny_dino'"):
+        tool.main(args + ['--encoder', str(enc_cfg)])
+    # another VAE (same architecture, other weights)
+    from diffusers import AutoencoderKL
+    torch.manual_seed(1)
+    AutoencoderKL(**TINY_VAE).save_pretrained(tmp_path / 'vae2')
+    other = [a if a != str(tmp_path / 'vae') else str(tmp_path / 'vae2')
+             for a in args]
+    with pytest.raises(ConfigError, match='checkpoint_sha256'):
+        tool.main(other)
+    assert (out / 'shard_00000.pt').stat().st_mtime_ns == shard0
+
+    # a folder without a run identity (e.g. an older extraction) is refused
+    (out / 'run_identity.json').unlink()
+    with pytest.raises(ConfigError, match='no run header'):
+        tool.main(args)
+    (out / 'notes.txt').write_text('kept')
+    tool.main(args + ['--shard-size', '2', '--overwrite'])
+    assert sorted(p.name for p in out.iterdir()) == [
+        'index.json', 'notes.txt', 'run_identity.json'] + [
+            f'shard_0000{i}.pt' for i in range(4)]
