@@ -21,7 +21,6 @@ file of another run is refused (``--overwrite`` replaces it).
 Defaults come from the config's ``certify_cfg`` dict, then the flags.
 """
 import argparse
-import hashlib
 import math
 import os
 import os.path as osp
@@ -105,14 +104,6 @@ def resolve_settings(cfg, args):
     return s
 
 
-def file_digest(path, chunk=1 << 20):
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(chunk), b''):
-            h.update(block)
-    return h.hexdigest()
-
-
 def build_dataset(cfg, split):
     from rgl.registry import DATASETS
     require_keys(cfg, ['test_dataloader.dataset'])
@@ -171,13 +162,15 @@ def main(argv=None):
         if torch.cuda.is_available() else 'cpu'))
     smooth.to(device).eval()
 
-    run = dict(config_model=str(model_cfg), dataset=str(ds_cfg),
-               checkpoint_sha256=file_digest(args.checkpoint),
-               noise=NOISE_SCHEME,
+    run = dict(noise=NOISE_SCHEME,
                **{k: s[k] for k in ('sigma', 'n0', 'n', 'alpha', 'skip',
                                     'max', 'split', 'seed')})
     if rank == 0:
-        check_or_create(args.out, run, overwrite=args.overwrite)
+        # hashed: what the rows depend on (not, e.g., the training schedule)
+        used = dict(model=model_cfg, dataset=ds_cfg,
+                    smoothing=cfg.get('smoothing'))
+        check_or_create(args.out, run, overwrite=args.overwrite,
+                        checkpoint=args.checkpoint, config=used)
     _barrier(world)
     done = finished_indices(args.out)
     todo = [i for i in range(len(dataset)) if i % s['skip'] == 0 and
