@@ -51,3 +51,26 @@ def test_evaluate_generation_bad_input(tmp_path):
     with pytest.raises(DataError, match='stats.npz.*mu`/`sigma'):
         tool.main([str(tmp_path / 'stats.npz'), str(tmp_path / 'smp.npz'),
                    '--inception', 'x'])
+
+
+def test_evaluate_generation_inception_loads_strictly(tmp_path):
+    """A weights file that does not fit FID's Inception is one error naming
+    the file and the key, never a partly random network."""
+    import importlib.util
+
+    from conftest import REPO_ROOT
+    from rgl.evaluation.generation import FIDInceptionV3
+    from rgl.utils.errors import CheckpointError
+    spec = importlib.util.spec_from_file_location(
+        'evaluate_generation', f'{REPO_ROOT}/tools/evaluate_generation.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    state = FIDInceptionV3().net.state_dict()
+    state.pop('fc.bias')
+    weights = tmp_path / 'other_inception.pth'
+    torch.save(state, weights)
+    imgs = np.zeros((2, 8, 8, 3), np.uint8)
+    np.savez(tmp_path / 'a.npz', arr_0=imgs)
+    with pytest.raises(CheckpointError, match='other_inception.pth.*fc.bias'):
+        tool.main([str(tmp_path / 'a.npz'), str(tmp_path / 'a.npz'),
+                   '--inception', str(weights)])
