@@ -63,3 +63,18 @@ def test_copied_work_dir_resumes_its_own_checkpoint(tool, tmp_path):
     assert f'Load checkpoint from {copy / "epoch_1.pth"}' in text
     assert 'resumed epoch: 1' in text
     assert (copy / 'epoch_2.pth').is_file()
+
+    # the curve tool reads this real run's scalars (the latest of the two)
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'rgl_analyze_logs',
+        osp.join(REPO_ROOT, 'tools/analysis_tools/analyze_logs.py'))
+    analyze = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(analyze)
+    train, _ = analyze.load_log(str(copy))
+    iters, losses = analyze.curve(train, [], 'loss')
+    assert iters == sorted(iters) and all(e == 2 for e in
+                                          [r['epoch'] for r in train])
+    analyze.main(['plot_curve', str(copy), '--keys', 'loss', 'lr',
+                  '--out', str(tmp_path / 'curve.png')])
+    assert (tmp_path / 'curve.png').stat().st_size > 1000
