@@ -113,7 +113,8 @@ class DINOv2Encoder(TimmViTEncoder):
     Args:
         arch (str): ``'vit_s' | 'vit_b' | 'vit_l' | 'vit_g'``.
         registers (bool): the ``reg4`` variant.
-        Others as :class:`TimmViTEncoder`; ``grid_size=16`` is REPA's 224².
+        checkpoint, grid_size, input_size, kwargs: as for
+            :class:`TimmViTEncoder`; ``grid_size=16`` is REPA's 224².
     """
 
     def __init__(self, arch='vit_b', registers=False, checkpoint=None,
