@@ -23,6 +23,7 @@ import pickle
 import re
 import warnings
 import zipfile
+from collections import OrderedDict
 
 import numpy as np
 import torch
@@ -218,20 +219,31 @@ _MODULE_PREFIX = re.compile(r'^module\.')
 def state_dict_of(checkpoint):
     """The weights of a loaded checkpoint: its ``state_dict`` entry when it
     has one (mmengine), else the dict itself; a DDP ``module.`` prefix is
-    removed, as mmengine's loader does."""
+    removed, as mmengine's loader does (torch's ``_metadata`` is kept)."""
     state = checkpoint
     if isinstance(checkpoint, dict) and isinstance(
             checkpoint.get('state_dict'), dict):
         state = checkpoint['state_dict']
-    return {_MODULE_PREFIX.sub('', k): v for k, v in state.items()}
+    revised = OrderedDict(
+        (_MODULE_PREFIX.sub('', k), v) for k, v in state.items())
+    metadata = getattr(state, '_metadata', None)
+    if metadata is not None:
+        revised._metadata = OrderedDict(
+            (_MODULE_PREFIX.sub('', k), v) for k, v in metadata.items())
+    return revised
 
 
 def compare_state_dict(model, state):
     """Keys of ``model`` absent from ``state`` (missing), keys of ``state``
     the model does not have (unexpected), and ``(key, checkpoint shape,
-    model shape)`` of entries whose shapes differ."""
+    model shape)`` of entries whose shapes differ.
+
+    A missing BatchNorm ``num_batches_tracked`` counter is not reported:
+    checkpoints of older torch versions lack it and torch fills it in.
+    """
     own = model.state_dict()
-    missing = [k for k in own if k not in state]
+    missing = [k for k in own if k not in state
+               and not k.endswith('.num_batches_tracked')]
     unexpected = [k for k in state if k not in own]
     mismatched = [(k, tuple(state[k].shape), tuple(own[k].shape))
                   for k in own if k in state and hasattr(state[k], 'shape')
@@ -308,9 +320,9 @@ def load_model_weights(model, checkpoint, strict=True, key=None, hint=None):
     state = state_dict_of(load_state_dict_file(checkpoint, key=key))
     report = check_state_dict(model, state, checkpoint, strict=strict,
                               hint=hint)
-    skip = {k for k, _, _ in report[2]}
-    model.load_state_dict({k: v for k, v in state.items() if k not in skip},
-                          strict=strict)
+    for key, _, _ in report[2]:
+        del state[key]  # torch refuses other shapes even when not strict
+    model.load_state_dict(state, strict=False)  # checked above
     return report
 
 

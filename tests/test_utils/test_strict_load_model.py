@@ -128,3 +128,16 @@ def test_init_model_next_to_a_folder_named_rgl(tmp_path):
                          timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     assert 'loaded ImageClassifier' in res.stdout
+
+
+def test_old_checkpoint_without_batchnorm_counters_loads(tmp_path):
+    """torch < 0.4.1 saved no ``num_batches_tracked``; torch fills it in,
+    so the strict check does not call it missing."""
+    src = init_model(CFG)
+    state = {k: v for k, v in src.state_dict().items()
+             if not k.endswith('num_batches_tracked')}
+    path = str(tmp_path / 'old.pth')
+    torch.save(state, path)
+    model = init_model(CFG, path)
+    assert torch.equal(model.state_dict()['head.weight'],
+                       src.state_dict()['head.weight'])
