@@ -30,6 +30,9 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-4, weight_decay=1e-4))
 param_scheduler = []
+# the projector's BatchNorm is synchronised across GPUs, as the official
+# idist.auto_model(sync_bn=True) (mmengine applies it to distributed runs)
+sync_bn = 'torch'
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),

@@ -25,3 +25,4 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=max_iters,
                     by_epoch=False, max_keep_ckpts=1))
 probe = dict(batch_size=64)
+sync_bn = None  # CPU processes (tools/dist_train.sh on gloo)
