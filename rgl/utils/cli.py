@@ -37,6 +37,23 @@ def _cfg_option_in_traceback(err):
     return None
 
 
+def _config_syntax_message(err):
+    """A config's syntax error, named by file and line. mmengine parses
+    configs without a file name ("<unknown>"), so the config files on the
+    command line (and their local ``_base_`` files) are parsed again to
+    find it; a syntax error elsewhere (a bug) keeps its traceback."""
+    from .config import _syntax_error_in
+    candidates = [a for a in sys.argv[1:] if a.endswith('.py')
+                  and os.path.isfile(a)]
+    for path in candidates:
+        found = _syntax_error_in(path)
+        if found:
+            file, found_err = found
+            return (f'syntax error in config {file}, line '
+                    f'{found_err.lineno}: {found_err.msg}')
+    return None
+
+
 def user_error_message(err):
     """Return a one-paragraph message for errors caused by user input, or
     None for anything else (a bug, which keeps its traceback)."""
@@ -44,6 +61,8 @@ def user_error_message(err):
         else str(err)
     if isinstance(err, RglError):
         return text
+    if isinstance(err, SyntaxError):
+        return _config_syntax_message(err)
     if isinstance(err, (ValueError, AssertionError)):
         option = _cfg_option_in_traceback(err)
         if option is None:
@@ -71,6 +90,10 @@ def user_error_message(err):
             r'missing \d+ required|unexpected keyword', text):
         return f'bad arguments in config: {text}'
     if isinstance(err, FileNotFoundError):
+        # mmengine's Config.fromfile says "does not exist" for a directory
+        quoted = re.search(r'file "(.+)" does not exist', text)
+        if quoted and os.path.isdir(quoted.group(1)):
+            return f'{quoted.group(1)} is a directory, not a file'
         return text if err.filename is None else \
             f'file not found: {err.filename}'
     if isinstance(err, (IsADirectoryError, PermissionError)) and \
@@ -84,7 +107,7 @@ def run_cli(main):
     try:
         return main()
     except (RglError, KeyError, TypeError, ValueError, AssertionError,
-            OSError) as err:
+            OSError, SyntaxError) as err:
         message = user_error_message(err)
         if message is None or os.environ.get('RGL_DEBUG'):
             raise

@@ -180,3 +180,30 @@ def test_sit_checks_input_size_and_channels():
     with pytest.raises(DataError, match=r'4-channel .*\(2, 3, 8, 8\)'):
         sit(torch.zeros(2, 3, 8, 8), t, y)
     assert sit(torch.zeros(2, 4, 8, 8), t, y).shape == (2, 4, 8, 8)
+
+
+def _run_cli_error(main, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(main)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith('error: '), err
+    return err[0]
+
+
+def test_run_cli_names_mmengine_config_errors(tmp_path, capsys,
+                                              monkeypatch):
+    """Tools that still call Config.fromfile themselves (test.py,
+    certify.py, ...) get the same lines from run_cli."""
+    from mmengine.config import Config
+    monkeypatch.delenv('RGL_DEBUG', raising=False)
+    bad = tmp_path / 'bad.py'
+    bad.write_text('a = 1\nb = [\n')
+    monkeypatch.setattr('sys.argv', ['tools/test.py', str(bad), 'x.pth'])
+    line = _run_cli_error(lambda: Config.fromfile(str(bad)), capsys)
+    assert line == f"error: syntax error in config {bad}, line 2: " \
+        "'[' was never closed"
+    folder = tmp_path / 'folder.py'
+    folder.mkdir()
+    line = _run_cli_error(lambda: Config.fromfile(str(folder)), capsys)
+    assert str(folder) in line and 'is a directory' in line.lower()

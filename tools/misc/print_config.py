@@ -2,9 +2,10 @@
 ``python tools/misc/print_config.py CONFIG [--cfg-options k=v ...]``."""
 import argparse
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from rgl.utils.cli import run_cli
+from rgl.utils.config import load_config
 
 
 def main(argv=None):
@@ -12,9 +13,7 @@ def main(argv=None):
     parser.add_argument('config')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     print(cfg.pretty_text)
 
 
