@@ -57,7 +57,8 @@ def parse_args(argv=None):
                    help='checkpoint entry with the weights (mmengine puts '
                    'the EMA weights in state_dict)')
     p.add_argument('--grid-size', type=int, default=64,
-                   help='images in grid.png')
+                   help='about this many images in grid.png (one column '
+                   'per class for class-conditional models)')
     p.add_argument('--overwrite', action='store_true',
                    help='delete the samples of another run in --out')
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -152,7 +153,8 @@ def save_atomic(path, **arrays):
     os.replace(tmp, path)
 
 
-def merge(out_dir, num_chunks, grid_size):
+def merge(out_dir, num_chunks, grid_size, num_classes=None,
+          class_names=None):
     files = [osp.join(out_dir, 'chunks', f'{i:06d}.npz')
              for i in range(num_chunks)]
     imgs, labels = [], []
@@ -162,10 +164,11 @@ def merge(out_dir, num_chunks, grid_size):
             labels.append(d['arr_1'])
     imgs, labels = np.concatenate(imgs), np.concatenate(labels)
     save_atomic(osp.join(out_dir, 'samples.npz'), arr_0=imgs, arr_1=labels)
-    from torchvision.utils import save_image
-    grid = torch.from_numpy(imgs[:grid_size]).permute(0, 3, 1, 2) / 255
-    save_image(grid, osp.join(out_dir, 'grid.png'),
-               nrow=int(np.ceil(np.sqrt(len(grid)))))
+    # the shared grid of GenerationEvalHook: one column per class, titled
+    from rgl.visualization import grid_selection, save_sample_grid
+    idx, grid_labels = grid_selection(labels, grid_size, num_classes)
+    save_sample_grid(osp.join(out_dir, 'grid.png'), imgs[idx], grid_labels,
+                     class_names)
     return imgs.shape
 
 
@@ -224,7 +227,11 @@ def main(argv=None):
     if world > 1:
         torch.distributed.barrier()
     if rank == 0:
-        shape = merge(args.out, num_chunks, args.grid_size)
+        from rgl.visualization import dataset_class_names
+        names = dataset_class_names(
+            (cfg.get('train_dataloader') or {}).get('dataset') or {})
+        shape = merge(args.out, num_chunks, args.grid_size,
+                      model.backbone.num_classes, names)
         print(f'wrote {osp.join(args.out, "samples.npz")} arr_0 {shape} '
               f'and grid.png', flush=True)
 

@@ -43,7 +43,16 @@ def test_train_sample_score(tool, tmp_path):
         imgs, labels = d['arr_0'], d['arr_1']
     assert imgs.shape == (10, 16, 16, 3) and imgs.dtype == np.uint8
     assert labels.shape == (10, ) and labels.max() < 10
-    assert osp.exists(osp.join(out, 'grid.png'))
+    # grid.png: the shared class-column grid, titled with the digits
+    from PIL import Image
+
+    from rgl.visualization import draw_sample_grid, grid_selection
+    idx, grid_labels = grid_selection(labels, 64, 10)
+    assert sorted(set(grid_labels)) == sorted(set(labels.tolist()))
+    ref = draw_sample_grid(imgs[idx], grid_labels,
+                           [str(i) for i in range(10)])
+    grid = Image.open(osp.join(out, 'grid.png')).convert('RGB')
+    assert np.array_equal(np.asarray(grid), np.asarray(ref))
     # an interrupted run resumes: a missing chunk is redone identically
     os.remove(osp.join(out, 'chunks', '000001.npz'))
     res = tool(args)

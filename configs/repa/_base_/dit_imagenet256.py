@@ -15,7 +15,7 @@ custom_hooks = [
     dict(type='RandomStateHook'),
     dict(type='EMAHook', momentum=1e-4, update_buffers=True, priority=49),
     dict(type='GenerationEvalHook', interval=10000,
-         grid_labels=[207, 360, 387, 974, 88, 979, 417, 279],
+         grid_labels=[207, 360, 387, 974, 88, 979, 417, 279], grid_rows=2,
          sampler=dict(type='DDPMSampler', num_steps=250, cfg_scale=4.0),
          batch_size=16),
 ]

@@ -30,9 +30,10 @@ def balanced_labels(num, num_classes):
 
 @HOOKS.register_module()
 class GenerationEvalHook(Hook):
-    """Write a PNG grid of class-conditional samples and, with an
-    ``encoder``, the Fréchet distance between encoder features of generated
-    and real images (a cheap FID stand-in for small recipes).
+    """Write a PNG grid of class-conditional samples (one column per class,
+    its name on top; :func:`rgl.visualization.draw_sample_grid`) and, with
+    an ``encoder``, the Fréchet distance between encoder features of
+    generated and real images (a cheap FID stand-in for small recipes).
 
     The score is ``FD_enc = ‖μ_g − μ_r‖² + Tr(Σ_g + Σ_r − 2(Σ_gΣ_r)^{1/2})``
     on mean-pooled encoder tokens; lower is better. It is comparable only
@@ -42,9 +43,12 @@ class GenerationEvalHook(Hook):
         sampler (dict): SAMPLERS config used for every sample.
         interval (int): also evaluate every ``interval`` iterations (0: only
             after training).
-        grid_rows (int): rows of the grid; each row holds every class once.
-        grid_labels (list[int], optional): the grid's labels instead (for
-            many classes, e.g. a few ImageNet classes).
+        grid_rows (int): samples per class (rows of the grid).
+        grid_labels (list[int], optional): the classes of the grid's
+            columns (for many classes, e.g. a few ImageNet classes);
+            default: every class.
+        class_names (list[str], optional): column titles; default: the
+            training dataset's ``metainfo['classes']``, else the labels.
         encoder (dict, optional): MODELS config of a frozen encoder.
         ref_dataset (dict, optional): DATASETS config of the real images.
         num_samples (int): generated images for the score.
@@ -55,10 +59,11 @@ class GenerationEvalHook(Hook):
     priority = 'LOW'
 
     def __init__(self, sampler, interval=0, grid_rows=4, grid_labels=None,
-                 encoder=None, ref_dataset=None, num_samples=1000,
-                 batch_size=250, seed=0):
+                 class_names=None, encoder=None, ref_dataset=None,
+                 num_samples=1000, batch_size=250, seed=0):
         self.sampler = sampler
         self.grid_labels = grid_labels
+        self.class_names = class_names
         self.interval = interval
         self.grid_rows = grid_rows
         self.encoder_cfg = encoder
@@ -101,22 +106,33 @@ class GenerationEvalHook(Hook):
         ]
         return torch.cat(feats)
 
+    def _class_names(self, runner):
+        if self.class_names is not None:
+            return list(self.class_names)
+        try:  # the dataset's names, when it has them (digits: '0'..'9')
+            names = runner.train_dataloader.dataset.metainfo.get('classes')
+        except (AttributeError, RuntimeError, KeyError, TypeError):
+            # no training dataloader (tests, sampling-only runners)
+            return None
+        return list(names) if names else None
+
     def _evaluate(self, runner):
-        from torchvision.utils import save_image
+        from rgl.visualization import save_sample_grid
         model = sampling_model(runner)
         num_classes = model.backbone.num_classes
-        if self.grid_labels is not None:
-            grid_labels = torch.tensor(self.grid_labels, dtype=torch.long)
-            nrow = int(len(grid_labels)**0.5 + 0.5)
-        else:
-            grid_labels = balanced_labels(self.grid_rows * num_classes,
-                                          num_classes)
-            nrow = num_classes
+        classes = (torch.tensor(self.grid_labels, dtype=torch.long)
+                   if self.grid_labels is not None else
+                   torch.arange(num_classes))
+        # row-major: the first row holds every class once, and so on
+        grid_labels = classes.repeat(self.grid_rows)
         grid = self._generate(model, grid_labels)
         out_dir = osp.join(runner.work_dir, 'samples')
         os.makedirs(out_dir, exist_ok=True)
         name = f'iter_{runner.iter}.png'
-        save_image(grid, osp.join(out_dir, name), nrow=nrow)
+        conditional = num_classes > 1
+        save_sample_grid(osp.join(out_dir, name), grid,
+                         grid_labels.tolist() if conditional else None,
+                         self._class_names(runner) if conditional else None)
         runner.logger.info(f'sample grid: {osp.join(out_dir, name)}')
         if self.encoder_cfg is None:
             return
