@@ -11,10 +11,11 @@ import argparse
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from rgl.utils.checkpoint import StrictLoadHook, register_safe_globals
 from rgl.utils.cli import run_cli
+from rgl.utils.config import load_config, validate_config
 from rgl.utils.dist import setup_distributed
 from rgl.utils.errors import CheckpointError, require_keys
 
@@ -75,8 +76,7 @@ def merge_args(cfg, args):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    cfg = merge_args(cfg, args)
+    cfg = validate_config(merge_args(load_config(args.config, False), args))
     require_keys(cfg, ['model', 'test_dataloader', 'test_evaluator'],
                  where=args.config)
     setup_distributed(cfg, args.launcher)
