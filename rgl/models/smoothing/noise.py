@@ -20,9 +20,10 @@ images share those batches, and however many processes split the images.
 Draw ``i`` does not depend on ``num`` either: a run with ``n = 2000`` uses
 the first 2000 draws of a run with ``n = 10000``.
 
-The numbers are a function of (key, stream, draw) *for a given device
-kind and torch version*: CPU generators (mt19937) and CUDA generators
-(Philox) give different numbers for the same seed.
+The numbers are a function of (key, stream, draw) *for a given kind of
+machine and torch version*: CPU generators (mt19937) and CUDA generators
+(Philox) give different numbers for the same seed, and torch's kernels may
+differ between CPU instruction sets or GPU models.
 
 Seeds: ``blake2b(key, stream)`` gives a 64-bit base and block ``j`` uses
 ``base + j``. Block seeds of one stream are therefore distinct (torch's CPU
