@@ -182,14 +182,17 @@ class AttentionBlock(nn.Module):
         qkv = self.qkv(self.norm(x))
         n, heads = qkv.shape[-1], self.num_heads
         ch = c // heads
+        # token-major (B, ·, T, C) copies: SDPA's fused CPU/GPU kernels
+        # need unit stride in C (transposed views fall back to the slow
+        # math path)
         if self.new_order:
-            q, k, v = qkv.reshape(b, 3, heads, ch, n).unbind(1)
+            q, k, v = qkv.reshape(b, 3 * heads, ch, n).transpose(
+                -1, -2).contiguous().view(b, 3, heads, n, ch).unbind(1)
         else:
-            q, k, v = qkv.reshape(b, heads, 3 * ch, n).split(ch, dim=2)
-        # (B, H, C, T) -> (B, H, T, C); softmax(q·k/√C) v as the official
-        # q/√√C · k/√√C
-        a = F.scaled_dot_product_attention(
-            q.transpose(-1, -2), k.transpose(-1, -2), v.transpose(-1, -2))
+            q, k, v = qkv.reshape(b, heads, 3 * ch, n).transpose(
+                -1, -2).contiguous().split(ch, dim=-1)
+        # softmax(q·k/√C) v, the official q/√√C · k/√√C
+        a = F.scaled_dot_product_attention(q, k, v)
         h = self.proj_out(a.transpose(-1, -2).reshape(b, c, n))
         return (x + h).reshape(b, c, *spatial)
 

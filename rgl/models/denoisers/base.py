@@ -204,8 +204,10 @@ class DiscreteDiffusionDenoiser(OneShotDenoiser):
         a = a.to(torch.float32).view(-1, 1, 1, 1)
         sa, s1a = a.sqrt(), (1 - a).sqrt()
         if self.prediction_type == 'epsilon':
+            # the official predict_xstart_from_eps, float64 constants: the
+            # released models' x̂_0 bit for bit
             eps = pred
-            x0 = (x_t - s1a * eps) / sa
+            x0 = self.diffusion.predict_x0(x_t, t, eps)
         elif self.prediction_type == 'sample':
             x0 = pred
             eps = (x_t - sa * x0) / s1a
