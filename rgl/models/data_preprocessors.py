@@ -2,6 +2,7 @@ import torch
 from mmengine.model import BaseDataPreprocessor
 
 from rgl.registry import MODELS
+from rgl.utils.errors import DataError
 
 
 @MODELS.register_module()
@@ -19,6 +20,13 @@ class ImageDataPreprocessor(BaseDataPreprocessor):
         data = self.cast_data(data)
         inputs = data['inputs']
         if isinstance(inputs, (list, tuple)):
+            shapes = {tuple(x.shape) for x in inputs}
+            if len(shapes) > 1:
+                raise DataError(
+                    f'the images of one batch differ in shape '
+                    f'({", ".join(map(str, sorted(shapes)[:3]))}); give '
+                    'the dataset an img_size or a Resize transform so that '
+                    'they can be stacked')
             inputs = torch.stack(list(inputs))
         if inputs.dtype == torch.uint8:
             inputs = inputs.float().div_(255)

@@ -12,7 +12,8 @@ CHANNELS_HINT = ("; set model.backbone.in_channels to the images' channels "
                  '(or convert the images)')
 
 
-def check_input_shape(x, owner, channels=None, size=None, hint=''):
+def check_input_shape(x, owner, channels=None, size=None, hint='',
+                      channels_from=None):
     """Raise :class:`DataError` unless ``x`` is an ``(N, C, H, W)`` batch
     with ``C == channels`` and ``H == W == size`` (each check only when the
     expected value is given).
@@ -23,14 +24,17 @@ def check_input_shape(x, owner, channels=None, size=None, hint=''):
         channels (int, optional): expected C.
         size (int, optional): expected H and W.
         hint (str): what to change, appended to the message.
+        channels_from (str, optional): where ``channels`` comes from, for
+            the message (default ``in_channels=<channels>``).
     """
     shape = tuple(x.shape)
     got = f'got a batch of shape {shape}'
     if len(shape) != 4:
         raise DataError(f'{owner} expects (N, C, H, W) inputs, {got}{hint}')
     if channels is not None and shape[1] != channels:
+        source = channels_from or f'in_channels={channels}'
         raise DataError(f'{owner} was built for {channels}-channel inputs '
-                        f'(in_channels={channels}), {got}{hint}')
+                        f'({source}), {got}{hint}')
     if size is not None and shape[2:] != (size, size):
         raise DataError(f'{owner} was built for {size}x{size} inputs '
                         f'(input_size={size}), {got}{hint}')

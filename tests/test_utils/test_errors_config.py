@@ -207,3 +207,38 @@ def test_run_cli_names_mmengine_config_errors(tmp_path, capsys,
     folder.mkdir()
     line = _run_cli_error(lambda: Config.fromfile(str(folder)), capsys)
     assert str(folder) in line and 'is a directory' in line.lower()
+
+
+def test_classifier_refuses_a_grey_batch_for_a_colour_mean():
+    """A 3-value mean broadcasts (N, 1, H, W) to 3 channels: without the
+    check a colour model runs silently on grey images."""
+    from rgl.registry import MODELS
+    model = MODELS.build(dict(
+        type='ImageClassifier', num_classes=10,
+        backbone=dict(type='SmallConvNet', in_channels=3, widths=(8, )),
+        mean=(0.5, 0.5, 0.5), std=(0.2, 0.2, 0.2)))
+    with pytest.raises(DataError, match=r'3-channel inputs \(model\.mean '
+                       r'has 3 values\), got a batch of shape \(2, 1, 8, 8'):
+        model(torch.rand(2, 1, 8, 8))
+    assert model(torch.rand(2, 3, 8, 8)).shape == (2, 10)
+
+
+def test_preprocessor_names_images_of_different_sizes():
+    from rgl.registry import MODELS
+    pre = MODELS.build(dict(type='ImageDataPreprocessor'))
+    batch = dict(inputs=[torch.zeros(3, 8, 8, dtype=torch.uint8),
+                         torch.zeros(3, 9, 8, dtype=torch.uint8)])
+    with pytest.raises(DataError, match=r'differ in shape \(\(3, 8, 8\), '
+                       r'\(3, 9, 8\)\); give the dataset an img_size'):
+        pre(batch)
+    batch['inputs'][1] = torch.zeros(3, 8, 8, dtype=torch.uint8)
+    assert pre(batch)['inputs'].shape == (2, 3, 8, 8)
+
+
+def test_rgl_debug_keeps_the_traceback(monkeypatch):
+    monkeypatch.setenv('RGL_DEBUG', '1')
+
+    def main():
+        raise ConfigError('bad key')
+    with pytest.raises(ConfigError, match='bad key'):
+        run_cli(main)

@@ -5,6 +5,7 @@ from torch import nn
 
 from rgl.registry import MODELS
 from rgl.utils.errors import ConfigError
+from rgl.utils.shapes import check_input_shape
 from ..utils import Normalize
 
 
@@ -137,6 +138,14 @@ class ImageClassifier(BaseModel):
         return losses
 
     def extract_feat(self, x):
+        if self.normalize.enabled and self.normalize.mean.numel() > 1:
+            # a 3-channel mean would broadcast a grey batch to 3 channels
+            # and run silently on the wrong input
+            channels = self.normalize.mean.numel()
+            check_input_shape(
+                x, type(self).__name__, channels,
+                channels_from=f'model.mean has {channels} values',
+                hint='; convert the images or set model.mean/std for them')
         feats = self.backbone(self.normalize(x))
         if isinstance(feats, (tuple, list)):
             feats = feats[-1]
