@@ -42,6 +42,7 @@ import hashlib
 import json
 import os
 import os.path as osp
+import re
 import shutil
 
 from .errors import ConfigError
@@ -109,7 +110,10 @@ def _jsonable(value):
         return os.fspath(value)
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    return repr(value)
+    if hasattr(value, '__qualname__'):  # a class or function in a config
+        return f'{getattr(value, "__module__", "")}.{value.__qualname__}'
+    # no memory addresses: the same config hashes the same in every process
+    return re.sub(r' at 0x[0-9a-fA-F]+', '', repr(value))
 
 
 class RunIdentity:

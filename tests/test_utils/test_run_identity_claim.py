@@ -111,3 +111,13 @@ def test_hashes(tmp_path):
     cfg = Config.fromfile(str(a))
     cfg.merge_from_dict({'model.depth': 3})  # --cfg-options count
     assert config_sha256(cfg) != config_sha256(str(a))
+
+
+def test_config_objects_hash_stably():
+    class Obj:
+        pass
+
+    cfg = dict(type=Obj, fn=test_hashes, obj=Obj())
+    # classes and functions by name; no memory address in other reprs
+    assert config_sha256(cfg) == config_sha256(dict(cfg, obj=Obj()))
+    assert config_sha256(cfg) != config_sha256(dict(cfg, fn=print))
