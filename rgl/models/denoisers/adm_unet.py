@@ -218,8 +218,9 @@ class ADMUNet(nn.Module):
         num_classes (int, optional): class-conditional label embedding.
         num_heads, num_head_channels, num_heads_upsample: attention heads
             (``num_head_channels`` wins when set).
-        use_scale_shift_norm, resblock_updown, use_new_attention_order,
-            dropout, conv_resample: as the official flags.
+        use_scale_shift_norm, resblock_updown: as the official flags.
+        use_new_attention_order, dropout, conv_resample: as the official
+            flags.
     """
 
     def __init__(self, arch=None, **kwargs):

@@ -30,10 +30,14 @@ class SmoothMixLoss(nn.Module):
     σ=0.5: α=1.0, mix_step 1; σ=1.0: α=2.0, mix_step 1.
 
     Args:
-        sigma (float): σ. num_noise (int): M. num_steps (int): T.
-        step_size (float): α. eta (float): η. mix_step (int): which PGD
-        iterate is the clean side. maxnorm (float, optional): L2 bound of
-        ``x^(T) − x`` (unbounded in the paper).
+        sigma (float): σ.
+        num_noise (int): M.
+        num_steps (int): T.
+        step_size (float): α.
+        eta (float): η.
+        mix_step (int): which PGD iterate is the clean side.
+        maxnorm (float, optional): L2 bound of ``x^(T) − x`` (unbounded in
+            the paper).
         warmup_iters (int): η and the clean side's bound grow linearly over
             this many training iterations (the paper: 10 epochs); 0
             disables.

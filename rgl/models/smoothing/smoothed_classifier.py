@@ -78,7 +78,7 @@ class SmoothedClassifier(nn.Module):
         amp (bool): autocast to float16 on CUDA.
         channels_last (bool): channels-last memory format (CPU and CUDA).
         fold_bn (bool): fold eval-mode BatchNorm into the convolutions of
-            an inference copy (see :mod:`.inference`).
+            an inference copy (see :mod:`rgl.models.smoothing.inference`).
         cpu_bf16 (bool): autocast to bfloat16 on CPU (opt-in: a faster but
             lower-precision base classifier on CPUs with bf16 support).
     """
