@@ -35,7 +35,7 @@ import rgl  # noqa: F401
 SETTINGS = {
     # small ADM UNets of the two released families, random weights
     32: dict(unet=dict(image_size=32, model_channels=32, num_res_blocks=1,
-                       attention_resolutions='16,8', channel_mult=(1, 2, 2),
+                       attention_resolutions='16', channel_mult=(1, 2),
                        num_heads=4, learn_sigma=True,
                        use_scale_shift_norm=True),
              num_timesteps=4000, noise_schedule='cosine',

@@ -4,6 +4,7 @@ from .adm_unet import ADM_ARCHS, ADMUNet
 from .base import (DiscreteDiffusionDenoiser, OneShotDenoiser,
                    check_denoise_sigma)
 from .diffusers_unet import DiffusersDenoiser
+from .finetuner import DenoiserFinetuner, calibration_losses
 from .rgl_generative import (DDPMDenoiser, FlowMatchingDenoiser,
                              build_generative)
 from .schedules import (cosine_betas, ddpm_input_scale, flow_input_scale,
@@ -13,7 +14,8 @@ from .schedules import (cosine_betas, ddpm_input_scale, flow_input_scale,
 __all__ = [
     'ADMDenoiser', 'load_adm_checkpoint', 'ADM_ARCHS', 'ADMUNet',
     'OneShotDenoiser', 'DiscreteDiffusionDenoiser', 'check_denoise_sigma',
-    'DiffusersDenoiser', 'DDPMDenoiser', 'FlowMatchingDenoiser',
+    'DiffusersDenoiser', 'DenoiserFinetuner', 'calibration_losses',
+    'DDPMDenoiser', 'FlowMatchingDenoiser',
     'build_generative', 'cosine_betas', 'make_betas', 'noise_to_signal',
     'match_timestep', 'ddpm_input_scale', 'flow_match_time',
     'flow_input_scale'

@@ -11,8 +11,10 @@ from .base import DiscreteDiffusionDenoiser
 from .schedules import make_betas
 
 
-def load_adm_checkpoint(unet, path):
-    """Load an official ADM state dict into ``unet`` strictly.
+def load_adm_checkpoint(unet, path, prefix=''):
+    """Load an official ADM state dict into ``unet`` strictly (the keys
+    under ``prefix`` when set, e.g. ``'denoiser.unet.'`` after
+    ``DenoiserFinetuner``).
 
     Raises:
         CheckpointError: naming the file and the first missing key (then
@@ -23,6 +25,9 @@ def load_adm_checkpoint(unet, path):
         raise CheckpointError(f'{path}: expected a state dict')
     state = {k[len('module.'):] if k.startswith('module.') else k: v
              for k, v in state.items()}
+    if prefix:
+        state = {k[len(prefix):]: v for k, v in state.items()
+                 if k.startswith(prefix)}
     own = unet.state_dict()
     missing = [k for k in own if k not in state]
     if missing:
@@ -62,13 +67,15 @@ class ADMDenoiser(DiscreteDiffusionDenoiser):
         rescale_timesteps (bool): feed ``t · 1000 / T`` to the network
             (improved-diffusion's default, used by the CIFAR-10 model).
         label (int, optional): class for class-conditional UNets.
+        checkpoint_prefix (str): keys of the UNet inside the checkpoint,
+            e.g. ``'denoiser.unet.'`` after ``DenoiserFinetuner``.
         **kwargs: ``multistep``, ``clip_denoised``, ``autocast``,
             ``channels_last``, ``max_batch``, ``generator``.
     """
 
     def __init__(self, unet, checkpoint=None, num_timesteps=1000,
                  noise_schedule='linear', rescale_timesteps=False,
-                 label=None, **kwargs):
+                 label=None, checkpoint_prefix='', **kwargs):
         super().__init__(make_betas(noise_schedule, num_timesteps),
                          **kwargs)
         if isinstance(unet, str):
@@ -79,7 +86,7 @@ class ADMDenoiser(DiscreteDiffusionDenoiser):
             raise ConfigError(f'denoiser.unet must be an ADMUNet, got '
                               f'{type(self.unet).__name__}')
         if checkpoint is not None:
-            load_adm_checkpoint(self.unet, checkpoint)
+            load_adm_checkpoint(self.unet, checkpoint, checkpoint_prefix)
         self.unet.eval().requires_grad_(False)
         self.output_size = self.unet.image_size
         self.size_multiple = 2**(len(self.unet.channel_mult) - 1)

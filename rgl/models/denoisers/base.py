@@ -122,6 +122,10 @@ class OneShotDenoiser(nn.Module):
             sigma (float): σ of δ on the [0, 1] scale; ``0`` returns the
                 input unchanged (clipped to [0, 1]).
         """
+        return self.denoise_differentiable(x_noisy, sigma)
+
+    def denoise_differentiable(self, x_noisy, sigma):
+        """:meth:`denoise` with gradients to the network (fine-tuning)."""
         check_denoise_sigma(sigma)
         self.check_input(x_noisy)
         if sigma == 0:

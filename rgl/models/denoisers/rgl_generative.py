@@ -9,12 +9,14 @@ from .base import DiscreteDiffusionDenoiser, OneShotDenoiser
 from .schedules import flow_input_scale, flow_match_time
 
 
-def build_generative(model, checkpoint=None, key='state_dict'):
+def build_generative(model, checkpoint=None, key='state_dict', prefix=''):
     """Build an rgl ``DDPM``/``FlowMatching`` config without its REPA
     aligners (training-only) and load ``checkpoint`` strictly.
 
     mmengine's checkpoints keep the EMA weights in ``state_dict`` when an
     ``EMAHook`` ran, so ``key='state_dict'`` denoises with the EMA model.
+    ``prefix`` selects the model inside a larger state dict (e.g.
+    ``'denoiser.model.'`` for a ``DenoiserFinetuner`` checkpoint).
     """
     if isinstance(model, torch.nn.Module):
         built = model
@@ -28,6 +30,9 @@ def build_generative(model, checkpoint=None, key='state_dict'):
             'pixel-space Gaussian noise; use a pixel-space model (no vae)')
     if checkpoint is not None:
         state = load_state_dict_file(checkpoint, key=key)
+        if prefix:
+            state = {k[len(prefix):]: v for k, v in state.items()
+                     if k.startswith(prefix)}
         state = {k: v for k, v in state.items()
                  if not k.startswith('aligners.')}
         own = built.state_dict()
@@ -79,15 +84,17 @@ class DDPMDenoiser(_RglModelMixin, DiscreteDiffusionDenoiser):
         key (str): checkpoint entry holding the weights.
         label (int, optional): class fed to the network; default the null
             class ∅ (unconditional).
+        checkpoint_prefix (str): keys of the model inside the checkpoint,
+            e.g. ``'denoiser.model.'`` after ``DenoiserFinetuner``.
         **kwargs: ``multistep``, ``clip_denoised``, ``autocast``,
             ``channels_last``, ``max_batch`` (see
             :class:`DiscreteDiffusionDenoiser`).
     """
 
     def __init__(self, model, checkpoint=None, key='state_dict', label=None,
-                 **kwargs):
+                 checkpoint_prefix='', **kwargs):
         from rgl.models.generative import DDPM
-        built = build_generative(model, checkpoint, key)
+        built = build_generative(model, checkpoint, key, checkpoint_prefix)
         if not isinstance(built, DDPM):
             raise ConfigError(f'denoiser.model must be an rgl DDPM, got '
                               f'{type(built).__name__}')
@@ -108,7 +115,8 @@ class FlowMatchingDenoiser(_RglModelMixin, OneShotDenoiser):
     (α_t σ̇_t − σ_t α̇_t)``.
 
     Args:
-        model, checkpoint, key, label: as :class:`DDPMDenoiser`.
+        model, checkpoint, key, label, checkpoint_prefix: as
+            :class:`DDPMDenoiser`.
         num_steps (int): 1 (default) is the one-shot estimate; more
             integrate the probability-flow ODE from t to 0 with Euler steps
             on an even grid (deterministic).
@@ -116,10 +124,12 @@ class FlowMatchingDenoiser(_RglModelMixin, OneShotDenoiser):
     """
 
     def __init__(self, model, checkpoint=None, key='state_dict', label=None,
-                 num_steps=1, **kwargs):
+                 num_steps=1, checkpoint_prefix='', **kwargs):
         from rgl.models.generative import FlowMatching
         super().__init__(**kwargs)
-        self._setup(model, checkpoint, key, label, FlowMatching)
+        self._setup(build_generative(model, checkpoint, key,
+                                     checkpoint_prefix), None, key, label,
+                    FlowMatching)
         if not isinstance(num_steps, int) or num_steps < 1:
             raise ConfigError(f'denoiser.num_steps must be a positive int, '
                               f'got {num_steps!r}')
