@@ -1,0 +1,201 @@
+"""Nuisance-extended information bottleneck (NIB; Jeong et al., CVPR 2023).
+
+See docs/methods/nib.md for the objective, the paper's equations and every
+choice made where the paper leaves one open.
+"""
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+from torch import nn
+
+from rgl.registry import MODELS
+from rgl.utils.errors import ConfigError
+from rgl.utils.shapes import check_input_shape
+from ..classifiers.image_classifier import (build_module, infer_feature_dim,
+                                            stack_labels)
+from ..utils import Normalize
+from .gradient_reversal import reverse_gradient
+
+
+def gaussian_kl(mu, logvar):
+    """``KL(N(μ, diag σ²) || N(0, I))`` summed over dimensions, averaged over
+    the batch: ``½ Σ_j (μ_j² + σ_j² - 1 - log σ_j²)``."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(dim=1).mean()
+
+
+class NuisanceAdversary(nn.Module):
+    """``a(z_n) -> logits``: conv-ReLU, global pooling, linear.
+
+    It estimates how much the nuisance map tells about the label ``y``; the
+    encoder, behind a gradient reversal, learns to make it fail.
+    """
+
+    def __init__(self, in_channels, num_classes, hidden=128):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, hidden, 3, padding=1)
+        self.fc = nn.Linear(hidden, num_classes)
+
+    def forward(self, z_n):
+        return self.fc(F.relu(self.conv(z_n)).mean(dim=(2, 3)))
+
+
+@MODELS.register_module()
+class NuisanceIBClassifier(BaseModel):
+    """A classifier whose encoder also models the nuisance ``z_n`` of ``x``.
+
+    ``x -> Normalize -> backbone -> split -> (h, z_n)``; ``h`` parametrises
+    the IB latent ``q(z|x) = N(μ(h), diag σ²(h))``, the classifier reads
+    ``z`` and the decoder reconstructs ``x`` from ``(z, z_n)``. Training
+    minimises (docs/methods/nib.md)::
+
+        L = CE(c(z), y)                       # max I(z; y)
+          + β · KL(q(z|x) || N(0, I))         # min I(z; x)     (VIB)
+          + λ_rec · ||x - D(z, z_n)||²        # max I(x; z, z_n)
+          + λ_adv · CE(a(GRL_η(z_n)), y)      # I(z_n; y) -> 0  (adversary)
+
+    ``GRL_η`` passes ``z_n`` unchanged and multiplies the gradient by
+    ``-η``: the adversary ``a`` learns to predict ``y`` from ``z_n`` while
+    the encoder learns to remove that information.
+
+    At test time ``logits(x) = c(μ(h))``: the classifier interface that
+    smoothing wraps and certification queries, like ``ImageClassifier``.
+
+    Args:
+        backbone (dict | nn.Module): any registered network; its last
+            output is a feature map (CNN) or tokens (ViT, ``out_type='raw'``).
+        num_classes (int): K.
+        split (dict): :class:`ChannelSplit` (CNN) or :class:`TokenSplit`
+            (ViT).
+        decoder (dict | nn.Module): e.g. :class:`NIBConvDecoder`; ``z_dim``
+            and ``nuisance_channels`` are filled in.
+        z_dim (int, optional): dimension of ``z`` (default: that of ``h``).
+        feature_width (int, optional): channels/width of the backbone output
+            (read from the backbone when omitted).
+        beta (float): β of the VIB term; 0 with ``stochastic=False`` gives a
+            deterministic ``z = μ(h)``.
+        rec_weight (float): λ_rec.
+        adv_weight (float): λ_adv.
+        adv_scale (float): η, the gradient-reversal scale.
+        adversary_hidden (int): channels of the adversary.
+        stochastic (bool): sample ``z`` by reparametrisation in training.
+        mean, std (Sequence[float], optional): normalisation of the [0, 1]
+            input inside the model (the decoder targets the [0, 1] input).
+    """
+
+    def __init__(self,
+                 backbone,
+                 num_classes,
+                 split,
+                 decoder,
+                 z_dim=None,
+                 feature_width=None,
+                 beta=1e-3,
+                 rec_weight=1.0,
+                 adv_weight=1.0,
+                 adv_scale=1.0,
+                 adversary_hidden=128,
+                 stochastic=True,
+                 mean=None,
+                 std=None,
+                 data_preprocessor=None,
+                 init_cfg=None):
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='ImageDataPreprocessor')
+        super().__init__(data_preprocessor=build_module(data_preprocessor),
+                         init_cfg=init_cfg)
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ConfigError('model.num_classes must be a positive int, '
+                              f'got {num_classes!r}')
+        for key, value in dict(beta=beta, rec_weight=rec_weight,
+                               adv_weight=adv_weight,
+                               adv_scale=adv_scale).items():
+            if not isinstance(value, (int, float)) or value < 0:
+                raise ConfigError(f'model.{key} must be a number >= 0, got '
+                                  f'{value!r}')
+        self.num_classes = num_classes
+        self.normalize = Normalize(mean, std)
+        self.backbone = build_module(backbone)
+        width = feature_width or infer_feature_dim(self.backbone)
+        if width is None:
+            raise ConfigError(
+                'model.feature_width is required: cannot read the feature '
+                f'width of {type(self.backbone).__name__}')
+        self.split = MODELS.build(split) if isinstance(split, dict) else split
+        self.split.check(width)
+        h_dim = self.split.ib_dim(width)
+        n_dim = self.split.nuisance_dim(width)
+        self.z_dim = z_dim or h_dim
+        self.stochastic = stochastic
+        # μ and log σ² of q(z|x); without sampling only μ is needed
+        self.encode_z = nn.Linear(h_dim,
+                                  self.z_dim * (2 if stochastic else 1))
+        self.head = nn.Linear(self.z_dim, num_classes)
+        if isinstance(decoder, dict):
+            decoder = dict(decoder)
+            decoder.setdefault('z_dim', self.z_dim)
+            decoder.setdefault('nuisance_channels', n_dim)
+        self.decoder = build_module(decoder)
+        self.adversary = NuisanceAdversary(n_dim, num_classes,
+                                           adversary_hidden)
+        self.beta = float(beta)
+        self.rec_weight = float(rec_weight)
+        self.adv_weight = float(adv_weight)
+        self.adv_scale = float(adv_scale)
+
+    # ------------------------------------------------------------------
+    def encode(self, x):
+        """``(μ, log σ², z_n)`` for images ``x`` in [0, 1]."""
+        if self.normalize.enabled and self.normalize.mean.numel() > 1:
+            channels = self.normalize.mean.numel()
+            check_input_shape(
+                x, type(self).__name__, channels,
+                channels_from=f'model.mean has {channels} values')
+        h, z_n = self.split(self.backbone(self.normalize(x)))
+        stats = self.encode_z(h)
+        if self.stochastic:
+            mu, logvar = stats.chunk(2, dim=1)
+            # bounded for stability: σ² in [e^-10, e^10]
+            logvar = logvar.clamp(-10, 10)
+        else:
+            mu, logvar = stats, None
+        return mu, logvar, z_n
+
+    def logits(self, x):
+        """``f(x) = c(μ(x))``: logits ``(N, K)`` for images in [0, 1]."""
+        return self.head(self.encode(x)[0])
+
+    def loss(self, x, labels):
+        """The four terms of the NIB objective as ``dict(loss_xxx=...)``."""
+        mu, logvar, z_n = self.encode(x)
+        if self.stochastic and self.training:
+            z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
+        else:
+            z = mu
+        losses = dict(loss_cls=F.cross_entropy(self.head(z), labels))
+        if self.stochastic and self.beta > 0:
+            losses['loss_kl'] = self.beta * gaussian_kl(mu, logvar)
+        x_hat = self.decoder(z, z_n)
+        if x_hat.shape != x.shape:
+            raise ConfigError(
+                f'model.decoder outputs {tuple(x_hat.shape)}, the input is '
+                f'{tuple(x.shape)}: check out_channels and img_size')
+        losses['loss_rec'] = self.rec_weight * F.mse_loss(x_hat, x)
+        adv_logits = self.adversary(reverse_gradient(z_n, self.adv_scale))
+        losses['loss_adv'] = self.adv_weight * F.cross_entropy(
+            adv_logits, labels)
+        with torch.no_grad():  # logged: near chance when z_n is label-free
+            losses['adv_acc'] = (adv_logits.argmax(1) == labels).float().mean()
+        return losses
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        if mode == 'tensor':
+            return self.logits(inputs)
+        if mode == 'loss':
+            return self.loss(inputs, stack_labels(data_samples,
+                                                  inputs.device))
+        if mode == 'predict':
+            scores = self.logits(inputs).softmax(dim=1)
+            for sample, score in zip(data_samples, scores):
+                sample.set_pred_score(score).set_pred_label(score.argmax())
+            return data_samples
+        raise ValueError(f'mode must be tensor, loss or predict, got {mode}')
