@@ -34,9 +34,12 @@ def main(argv=None):
     try:  # one plain forward: a --shape the model cannot take fails here
         with torch.no_grad():
             model(x)
-    except DataError as err:
+    except (DataError, RuntimeError) as err:  # RuntimeError: torch's
+        # shape errors inside models without an input check (timm, ...)
+        reason = str(err).strip().splitlines()[-1] if str(err) else \
+            type(err).__name__
         raise DataError(f'--shape {" ".join(map(str, args.shape))} does '
-                        f'not fit {args.config}: {err}') from err
+                        f'not fit {args.config}: {reason}') from err
     flops = FlopCountAnalysis(model, (x, )).unsupported_ops_warnings(
         False).uncalled_modules_warnings(False)
     params = parameter_count(model)['']
