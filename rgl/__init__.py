@@ -8,9 +8,11 @@ whole process; rgl's own loaders register that allow-list themselves, so
 they work even when this file never ran (e.g. a script next to a folder
 named ``rgl``).
 """
+from .utils.assets import register_config_package
 from .utils.checkpoint import register_safe_globals
 from .version import __version__, version_info
 
 register_safe_globals()
+register_config_package()  # `_base_ = 'rgl::...'` in any process
 
 __all__ = ['__version__', 'version_info']

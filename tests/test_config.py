@@ -61,15 +61,16 @@ def test_base_from_another_package(tmp_path):
     assert cfg.model.type == 'ImageClassifier'
 
 
-def test_cli_flags_then_cfg_options_override():
+def test_cli_flags_then_cfg_options_override(tmp_path):
     train = load_tool('train')
+    work_dir = str(tmp_path / 'x')  # empty: --resume finds nothing yet
     args = train.parse_args([
-        DIGITS_CFG, '--work-dir', '/tmp/x', '--amp', '--resume',
+        DIGITS_CFG, '--work-dir', work_dir, '--amp', '--resume',
         '--cfg-options', 'model.num_classes=7',
         'train_dataloader.batch_size=8', 'optim_wrapper.optimizer.lr=0.5'
     ])
     cfg = train.merge_args(Config.fromfile(DIGITS_CFG), args)
-    assert cfg.work_dir == '/tmp/x'
+    assert cfg.work_dir == work_dir
     assert cfg.model.num_classes == 7
     assert cfg.train_dataloader.batch_size == 8
     assert cfg.optim_wrapper.optimizer.lr == 0.5

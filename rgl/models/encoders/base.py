@@ -47,31 +47,15 @@ def resolve_input_size(patch_size, input_size=None, grid_size=None,
 
 def check_state_dict(module, state_dict, path, owner):
     """Load ``state_dict`` strictly, or raise one :class:`CheckpointError`
-    naming ``path`` and the first missing, unexpected or mis-shaped keys."""
-    own = module.state_dict()
-    missing = [k for k in own if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in own]
-    shapes = [
-        f'{k} {tuple(state_dict[k].shape)} vs {tuple(v.shape)}'
-        for k, v in own.items()
-        if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)
-    ]
-    if missing or unexpected or shapes:
-        parts = []
-        if missing:
-            parts.append(f'missing keys {missing[:5]}' +
-                         (f' (+{len(missing) - 5} more)'
-                          if len(missing) > 5 else ''))
-        if unexpected:
-            parts.append(f'unexpected keys {unexpected[:5]}' +
-                         (f' (+{len(unexpected) - 5} more)'
-                          if len(unexpected) > 5 else ''))
-        if shapes:
-            parts.append(f'shape mismatch (file vs model) {shapes[:3]}')
+    naming ``path``, ``owner`` and the first missing, unexpected or
+    mis-shaped keys (the check of :mod:`rgl.utils.checkpoint`)."""
+    from rgl.utils.checkpoint import compare_state_dict, describe_mismatch
+    report = compare_state_dict(module, state_dict)
+    if any(report):
         raise CheckpointError(
-            f'{path}: checkpoint does not match the {owner} architecture: ' +
-            '; '.join(parts))
-    module.load_state_dict(state_dict, strict=True)
+            f'{path}: checkpoint does not match the {owner} architecture '
+            f'({describe_mismatch(*report)})')
+    module.load_state_dict(state_dict, strict=False)  # checked above
 
 
 def strip_prefix(state_dict, prefixes):

@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 from rgl.registry import MODELS
-from rgl.utils.checkpoint import load_state_dict_file
-from rgl.utils.errors import CheckpointError, ConfigError, DataError
+from rgl.utils.checkpoint import check_state_dict, load_state_dict_file
+from rgl.utils.errors import ConfigError, DataError
 from .inference import InferenceCache
 from .noise import BatchClock, NoiseStreams, apportion_seconds
 from .statistics import (binomial_two_sided_pvalue, certified_radius,
@@ -118,12 +118,8 @@ class SmoothedClassifier(nn.Module):
             # training-only state (e.g. a loss's warm-up counter)
             state = {k: v for k, v in state.items()
                      if not k.startswith('train_loss.')}
-        result = self.classifier.load_state_dict(state, strict=False)
-        if result.missing_keys or result.unexpected_keys:
-            raise CheckpointError(
-                f'{path} does not fit {type(self.classifier).__name__}: '
-                f'missing {result.missing_keys[:5]}, unexpected '
-                f'{result.unexpected_keys[:5]}')
+        check_state_dict(self.classifier, state, path)
+        self.classifier.load_state_dict(state, strict=False)  # checked
 
     @property
     def device(self):

@@ -85,14 +85,14 @@ def test_dinov2_mismatched_checkpoint_names_file_and_keys(tmp_path):
         DINOv2Encoder('vit_s', checkpoint=str(path), grid_size=4,
                       model_kwargs=TINY)
     assert 'deeper.pth' in str(err.value)
-    assert 'unexpected keys' in str(err.value) and 'blocks.2' in str(
+    assert 'unexpected' in str(err.value) and 'blocks.2' in str(
         err.value)
 
     wide = timm.create_model('vit_small_patch14_dinov2', pretrained=False,
                              num_classes=0, img_size=56, embed_dim=48,
                              depth=2, num_heads=2)
     torch.save(wide.state_dict(), path)
-    with pytest.raises(CheckpointError, match='shape mismatch'):
+    with pytest.raises(CheckpointError, match='another shape'):
         DINOv2Encoder('vit_s', checkpoint=str(path), grid_size=4,
                       model_kwargs=TINY)
 
