@@ -41,9 +41,13 @@ def test_winclip_zero_and_one_shot_through_tools(tool, tmp_path):
 
     zero = _config(tmp_path, 'winclip_vit-b-16-plus-240_zero-shot_mvtec.py',
                    ckpt, root)
+    cache = {'RGL_CACHE_DIR': str(tmp_path / 'cache')}
     out = tool(['tools/test.py', zero, '--work-dir', str(tmp_path / 'z'),
-                '--out', str(tmp_path / 'zero.json')])
+                '--out', str(tmp_path / 'zero.json')], env=cache)
     assert out.returncode == 0, out.stderr[-3000:]
+    # the class's text prototypes went to the disk cache
+    entries = os.listdir(tmp_path / 'cache' / 'winclip')
+    assert len(entries) == 1 and entries[0].endswith('.safetensors')
     metrics = json.load(open(tmp_path / 'zero.json'))
     assert {k.split('/')[-1] for k in metrics} == KEYS
     assert all(0 <= v <= 100 for v in metrics.values())
@@ -53,8 +57,10 @@ def test_winclip_zero_and_one_shot_through_tools(tool, tmp_path):
     work = tmp_path / 'sum'
     out = tool(['tools/anomaly/summarize.py', one, '--work-dir', str(work),
                 '--data-root', root, '--categories', 'widget',
-                '--overlays', '1'])
+                '--overlays', '1'], env=cache)
     assert out.returncode == 0, out.stderr[-3000:]
+    # same text weights, prompts and class: read, not written again
+    assert os.listdir(tmp_path / 'cache' / 'winclip') == entries
     table = (work / 'summary.md').read_text()
     assert '| widget |' in table and '**mean**' in table
     metrics = json.load(open(work / 'widget' / 'metrics.json'))
