@@ -6,4 +6,4 @@ model = dict(
     backbone=dict(type='CifarResNet', depth=110, in_channels=3),
     num_classes=10,
     mean=[0.4914, 0.4822, 0.4465],
-    std=[0.2471, 0.2435, 0.2616])
+    std=[0.2023, 0.1994, 0.2010])  # locuslab/CAT-RS datasets.py constants
