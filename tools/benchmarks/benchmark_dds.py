@@ -188,6 +188,8 @@ def main():
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--no-bf16', action='store_true',
                    help='skip the bfloat16 autocast variant')
+    p.add_argument('--channels-last-fp32', action='store_true',
+                   help='also time fp32 with channels-last')
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -205,8 +207,9 @@ def main():
                                   channels_last=channels_last,
                                   cpu_bf16=bf16)
 
-    variants = {'rgl fp32': (False, False),
-                'rgl fp32 channels-last': (True, False)}
+    variants = {'rgl fp32': (False, False)}
+    if args.channels_last_fp32:
+        variants['rgl fp32 channels-last'] = (True, False)
     if not args.no_bf16:
         variants['rgl bf16 channels-last'] = (True, True)
     print(f'DDS certify, {args.size}x{args.size}: {args.images} images, '

@@ -101,7 +101,6 @@ class OffTheShelfClassifier(BaseModel):
         mean = defaults['mean'] if mean is None else mean
         std = defaults['std'] if std is None else std
         self.normalize = Normalize(list(mean), list(std))
-        self._register_load_state_dict_pre_hook(self._accept_library_layout)
         if checkpoint is not None:
             self.load_weights(checkpoint)
         self._head_key = None
@@ -194,14 +193,18 @@ class OffTheShelfClassifier(BaseModel):
                     std=pre.get('image_std', (0.5, 0.5, 0.5)))
 
     # -- weights --------------------------------------------------------------
-    def _accept_library_layout(self, state_dict, prefix, *args):
-        """A state dict in the library's own layout (no ``net.``) loads as
-        this wrapper's, so tools/certify.py takes the released file."""
-        ours = [k for k in state_dict if k.startswith(prefix)]
-        if ours and not any(k.startswith(prefix + 'net.') for k in ours):
-            for k in ours:
-                state_dict[prefix + 'net.' + k[len(prefix):]] = \
-                    state_dict.pop(k)
+    def state_dict(self, *args, **kwargs):
+        """The library's own key layout (what released files hold), so
+        ``tools/certify.py CONFIG released_weights.pth`` loads them and
+        checkpoints of this wrapper are library checkpoints."""
+        return self.net.state_dict(*args, **kwargs)
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """The library's layout, or this wrapper's (``net.``-prefixed)."""
+        if state_dict and all(k.startswith('net.') for k in state_dict):
+            state_dict = {k[4:]: v for k, v in state_dict.items()}
+        return self.net.load_state_dict(state_dict, strict=strict,
+                                        assign=assign)
 
     def load_weights(self, path):
         state = read_weights(path)

@@ -35,8 +35,10 @@ def test_timm_from_a_local_file_with_its_preprocessing(tmp_path, name):
     std = torch.tensor(cfg['std']).view(1, 3, 1, 1)
     with torch.no_grad():
         torch.testing.assert_close(clf.logits(x), net((up - mean) / std))
-    # certify.py loads the released file into the wrapper (no prefix)
+    # the wrapper's state dict is the library's layout: certify.py checks
+    # and loads the released file into it as it is
     fresh = MODELS.build(timm_cfg(name))
+    assert list(fresh.state_dict()) == list(net.state_dict())
     result = fresh.load_state_dict(torch.load(path), strict=False)
     assert not result.missing_keys and not result.unexpected_keys
     with torch.no_grad():
