@@ -89,7 +89,8 @@ class OneShotDenoiser(nn.Module):
 
     def _prepare(self):
         if self.channels_last and not self._memory_format_set:
-            with torch.no_grad():
+            # outside inference mode: the parameters must stay trainable
+            with torch.inference_mode(False), torch.no_grad():
                 self.network.to(memory_format=torch.channels_last)
             self._memory_format_set = True
 
