@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapperDict
+from torch.nn.utils import parametrize
 
 from rgl.registry import MODELS, SAMPLERS
 from rgl.utils.errors import ConfigError
@@ -133,7 +134,12 @@ class CLEL(BaseModel):
         x = x.to(self.buffer.images.device)
         if self.buffer_augment is not None:
             x = self.buffer_augment(x)
-        x = self.sampler(self.energy, x)
+        # θ is fixed along the chain: compute the spectrally normalised
+        # weights once (one power iteration) instead of at every step
+        with parametrize.cached():
+            with torch.no_grad():
+                self.energy(x[:1])
+            x = self.sampler(self.energy, x)
         self.buffer.update(idx, x)
         return x
 
@@ -201,11 +207,13 @@ class CLEL(BaseModel):
             self.backbone(x)
         self.backbone.train(was)
 
-    def latent_prototypes(self, images, labels, num_classes):
-        """Mean normalised guide latent per class (K, D): the targets of
-        conditional generation."""
-        y = F.normalize(self.latent(images), dim=1)
-        protos = torch.zeros(num_classes, y.shape[1], device=y.device)
+    @staticmethod
+    def latent_prototypes_from(latents, labels, num_classes):
+        """Mean normalised guide latent per class (K, D) from latents
+        (N, D): the targets of conditional generation."""
+        y = F.normalize(latents, dim=1)
+        protos = torch.zeros(num_classes, y.shape[1], device=y.device,
+                             dtype=y.dtype)
         protos.index_add_(0, labels.to(y.device), y)
         return F.normalize(protos, dim=1)
 
