@@ -58,6 +58,9 @@ def parse_args(argv=None):
     p.add_argument('--seed', type=int)
     p.add_argument('--save-interval', type=int, default=20,
                    help='steps between saved states (resume points)')
+    p.add_argument('--stop-at', type=int,
+                   help='stop after this many steps in total, saving the '
+                   'state (time-limited jobs); run again to resume')
     p.add_argument('--device', default=None,
                    help='default: cuda when available, else cpu')
     p.add_argument('--overwrite', action='store_true',
@@ -182,7 +185,11 @@ def run_identity(args, cfg):
     from rgl.utils.run_identity import RunIdentity
     files = image_files(cfg.data.inputs)
     from rgl.utils.run_identity import file_sha256
-    run = dict(inputs_sha256=[file_sha256(f) for f in files])
+    data = cfg.data
+    run = dict(inputs_sha256=[file_sha256(f) for f in files],
+               prompts=dict(tgt=data.tgt_prompt,
+                            src=data.get('src_prompt', ''),
+                            neg=data.get('neg_prompt', '')))
     return RunIdentity('csd_edit', run, config=cfg,
                        checkpoint=cfg.model.score_source.pretrained)
 
@@ -255,12 +262,18 @@ def main(argv=None):
         sched.step()
         bar.set_postfix(t=t, lr=f'{sched.get_last_lr()[0]:.3g}')
         done = step + 1
-        if done % args.save_interval == 0 or done == distiller.num_steps:
+        stop = args.stop_at is not None and done >= args.stop_at
+        if (done % args.save_interval == 0 or done == distiller.num_steps
+                or stop):
             tmp = state_path + '.tmp'
             torch.save(dict(step=done, target=target.data.cpu(),
                             optimizer=opt.state_dict(),
                             scheduler=sched.state_dict()), tmp)
             os.replace(tmp, state_path)
+        if stop and done < distiller.num_steps:
+            print(f'stopped at step {done} of {distiller.num_steps}; run '
+                  'again to resume', flush=True)
+            return
     edited = source.decode(target.data)
     save_outputs(args.out, cfg.task, images, edited.cpu(),
                  cfg.get('output', {}).get('fps', 8))

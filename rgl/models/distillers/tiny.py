@@ -81,7 +81,8 @@ def build_tiny_pipeline(folder, kind='instruct_pix2pix', seed=0,
         up_block_types=('UpDecoderBlock2D', ) * 2, sample_size=16)
     scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012,
                               beta_schedule='scaled_linear',
-                              clip_sample=False, set_alpha_to_one=False)
+                              clip_sample=False, set_alpha_to_one=False,
+                              steps_offset=1)
     cls = (StableDiffusionInstructPix2PixPipeline
            if kind == 'instruct_pix2pix' else StableDiffusionPipeline)
     pipe = cls(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
