@@ -53,7 +53,10 @@ def _syntax_error_in(path, seen=None):
 
 def check_config_file(path):
     """Raise :class:`ConfigError` if ``path`` is not a readable, parsable
-    config file (naming the file, and the line of a syntax error)."""
+    config file (naming the file, and the line of a syntax error).
+    ``pkg::path`` names are left to whoever resolves them."""
+    if '::' in path:
+        return
     if osp.isdir(path):
         raise ConfigError(f'config {path} is a directory, not a config file')
     if not osp.exists(path):
