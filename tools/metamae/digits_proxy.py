@@ -10,7 +10,8 @@ model, data, iterations, optimiser and seed), probes the frozen encoders
 with ``tools/metamae/linear_probe.py`` (also the randomly initialised
 encoder of the same seed, as a reference), and writes ``results.json`` and
 a markdown table ``results.md`` to the work dir. Finished runs (their
-probe JSON exists) are skipped, so a killed sweep continues.
+probe JSON exists) are skipped, and so is the training of a run whose
+checkpoint exists, so a killed sweep continues.
 """
 import argparse
 import json
@@ -61,9 +62,13 @@ def one(config, seed, work, probe, cfg_options):
     if osp.isfile(result):
         with open(result) as f:
             return json.load(f)
-    wall = run(['tools/train.py', config, '--work-dir', out,
-                '--cfg-options', f'randomness.seed={seed}'] + cfg_options)
-    ckpt = open(osp.join(out, 'last_checkpoint')).read().strip()
+    last = osp.join(out, 'last_checkpoint')
+    wall = float('nan')
+    if not (osp.isfile(last) and osp.isfile(open(last).read().strip())):
+        wall = run(['tools/train.py', config, '--work-dir', out,
+                    '--cfg-options', f'randomness.seed={seed}'] +
+                   cfg_options)
+    ckpt = open(last).read().strip()
     run(['tools/metamae/linear_probe.py', config, ckpt, '--probe', probe,
          '--seed', str(seed), '--out', result])
     with open(result) as f:

@@ -168,3 +168,27 @@ def test_dabs_sizes():
 def test_bad_config_names_the_key(kw, key):
     with pytest.raises(ConfigError, match=key):
         make(**kw)
+
+
+def test_norm_target_normalises_each_token():
+    model = make(norm_target=True)
+    x, _, _ = batch()
+    target = model.target(x)
+    raw = model.tokenizer.target(x)
+    want = (raw - raw.mean(-1, keepdim=True)) / (
+        raw.var(-1, keepdim=True) + 1e-6).sqrt()
+    torch.testing.assert_close(target, want)
+    with pytest.raises(ConfigError, match='norm_target'):
+        MetaMAE(tokenizer=dict(type='TokenIdTokenizer', vocab_size=4,
+                               seq_len=8), arch=ARCH, norm_target=True)
+
+
+def test_data_preprocessor_keeps_token_ids():
+    from rgl.models.meta import ModalityDataPreprocessor
+    pre = ModalityDataPreprocessor()
+    ids = pre(dict(inputs=[torch.tensor([1, 2]), torch.tensor([3, 0])]))
+    assert ids['inputs'].dtype == torch.int64
+    assert ids['inputs'].tolist() == [[1, 2], [3, 0]]
+    img = pre(dict(inputs=[torch.full((1, 2, 2), 255, dtype=torch.uint8)]))
+    assert img['inputs'].dtype == torch.float32
+    assert img['inputs'].eq(1).all()
