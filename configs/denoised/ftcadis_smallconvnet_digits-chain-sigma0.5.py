@@ -5,7 +5,7 @@
 #   python tools/train.py configs/denoised/ftcadis_smallconvnet_digits-chain-sigma0.5.py
 #   python tools/certify.py configs/denoised/ftcadis_smallconvnet_digits-chain-sigma0.5.py \
 #       work_dirs/ftcadis_smallconvnet_digits-chain-sigma0.5/epoch_5.pth \
-#       --n 2000 --skip 3 --max 300 --out work_dirs/digits_chain/ftcadis.tsv
+#       --skip 6 --max 300 --out work_dirs/digits_chain/ftcadis.tsv
 _base_ = ['./dds_smallconvnet_digits-sigma0.5.py']
 sigma = 0.5
 # any rgl classifier config takes the loss: here the plain ImageClassifier
@@ -31,4 +31,4 @@ optim_wrapper = dict(
     clip_grad=dict(max_norm=0.3))
 param_scheduler = dict(_delete_=True, type='CosineAnnealingLR',
                        by_epoch=True, T_max=max_epochs)
-certify_cfg = dict(sigma=sigma, n0=100, n=2000, alpha=0.001, batch=2000)
+certify_cfg = dict(sigma=sigma, n0=100, n=500, alpha=0.001, batch=2000)

@@ -3,7 +3,7 @@
 # a tiny rgl DDPM denoiser, a clean classifier certified through it (DDS)
 # at σ = 0.25 / 0.5 / 1.0, the MDDS cascade 1.0 → 0.5 → 0.25, FT-CADIS
 # fine-tuning at σ = 0.5 and its certification, then one table.
-# 100 test images (every 3rd of the first 300), N0 = 100, N = 2000 per
+# 50 test images (every 6th of the first 300), N0 = 100, N = 500 per
 # stage, α = 0.001, seed 0.   Usage: bash configs/denoised/run_digits-chain.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,7 +12,7 @@ mkdir -p "$W"
 DEN=work_dirs/dds_denoiser_ddpm-dit-tiny_digits/iter_1500.pth
 CLF=work_dirs/dds_smallconvnet_digits-sigma0.5/epoch_20.pth
 FT=work_dirs/ftcadis_smallconvnet_digits-chain-sigma0.5/epoch_5.pth
-SUBSET=(--skip 3 --max 300 --n0 100 --n 2000)
+SUBSET=(--skip 6 --max 300 --n0 100 --n 500)
 
 # 1. the denoiser and 2. the clean classifier (the DDS recipes)
 [ -f $DEN ] || python tools/train.py configs/denoised/dds_denoiser_ddpm-dit-tiny_digits.py

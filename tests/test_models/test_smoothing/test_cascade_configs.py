@@ -25,5 +25,5 @@ def test_paper_cascade_settings(path):
     check_cascade_args(cfg.cascade.sigmas, cfg.cascade.skip_p)
     assert cfg.certify_cfg.n0 == 100 and cfg.certify_cfg.alpha == 0.001
     # the reference's N = 10k (the digits chain is CPU-sized)
-    assert cfg.certify_cfg.n == (2000 if 'digits' in path else 10_000)
+    assert cfg.certify_cfg.n == (500 if 'digits' in path else 10_000)
     assert cfg.smoothing.denoiser.type in ('ADMDenoiser', 'DDPMDenoiser')
