@@ -40,7 +40,10 @@ class GenerationEvalHook(Hook):
     between runs with the same encoder, reference set and sample count.
 
     Args:
-        sampler (dict): SAMPLERS config used for every sample.
+        sampler (dict): SAMPLERS config of the scored samples (and of the
+            grid unless ``grid_sampler`` is given).
+        grid_sampler (dict, optional): the grid's sampler, e.g. with a
+            guidance scale that the score should not use.
         interval (int): also evaluate every ``interval`` iterations (0: only
             after training).
         grid_rows (int): samples per class (rows of the grid).
@@ -60,8 +63,10 @@ class GenerationEvalHook(Hook):
 
     def __init__(self, sampler, interval=0, grid_rows=4, grid_labels=None,
                  class_names=None, encoder=None, ref_dataset=None,
-                 num_samples=1000, batch_size=250, seed=0):
+                 num_samples=1000, batch_size=250, seed=0,
+                 grid_sampler=None):
         self.sampler = sampler
+        self.grid_sampler = grid_sampler or sampler
         self.grid_labels = grid_labels
         self.class_names = class_names
         self.interval = interval
@@ -90,11 +95,11 @@ class GenerationEvalHook(Hook):
                 self._evaluate(runner)
         barrier()
 
-    def _generate(self, model, labels):
+    def _generate(self, model, labels, sampler=None):
         gen = torch.Generator().manual_seed(self.seed)
         out = []
         for chunk in labels.split(self.batch_size):
-            out.append(model.sample(chunk, sampler=self.sampler,
+            out.append(model.sample(chunk, sampler=sampler or self.sampler,
                                     generator=gen).cpu())
         return torch.cat(out)
 
@@ -125,7 +130,7 @@ class GenerationEvalHook(Hook):
                    torch.arange(num_classes))
         # row-major: the first row holds every class once, and so on
         grid_labels = classes.repeat(self.grid_rows)
-        grid = self._generate(model, grid_labels)
+        grid = self._generate(model, grid_labels, self.grid_sampler)
         out_dir = osp.join(runner.work_dir, 'samples')
         os.makedirs(out_dir, exist_ok=True)
         name = f'iter_{runner.iter}.png'
