@@ -37,3 +37,12 @@ def _reset_mmengine_globals():
     from mmengine.visualization import Visualizer
     for cls in (DefaultScope, MessageHub, MMLogger, Visualizer):
         cls._instance_dict.clear()
+
+
+@pytest.fixture(autouse=True)
+def _private_rgl_cache(tmp_path_factory, monkeypatch):
+    """rgl's disk caches (WinCLIP text prototypes) go to a folder of the test
+    session, not the user's ~/.cache; a test may set its own."""
+    if 'RGL_CACHE_DIR' not in os.environ:
+        monkeypatch.setenv('RGL_CACHE_DIR',
+                           str(tmp_path_factory.getbasetemp() / 'rgl_cache'))

@@ -26,11 +26,12 @@ import os
 import os.path as osp
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 import rgl  # noqa: F401  (weights_only-safe checkpoint loading)
 from rgl.models.smoothing.noise import NOISE_BLOCK
 from rgl.utils.cli import run_cli
+from rgl.utils.config import check_writable, load_config
 from rgl.utils.errors import CheckpointError, ConfigError, require_keys
 
 #: Recorded in the run header: files of the earlier per-group seeding are
@@ -129,9 +130,8 @@ def init_distributed(cfg, launcher):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    check_writable(args.out, flag='--out')
+    cfg = load_config(args.config, args.cfg_options)
     require_keys(cfg, ['model'], where=args.config)
     if not osp.isfile(args.checkpoint):
         raise CheckpointError(f'checkpoint file not found: {args.checkpoint}')

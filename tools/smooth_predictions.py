@@ -14,10 +14,11 @@ import os.path as osp
 
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 import rgl  # noqa: F401  (weights_only-safe checkpoint loading)
 from rgl.utils.cli import run_cli
+from rgl.utils.config import load_config
 from rgl.utils.errors import CheckpointError, ConfigError, require_keys
 
 
@@ -41,9 +42,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     require_keys(cfg, ['model', 'train_dataloader.dataset'],
                  where=args.config)
     if not osp.isfile(args.checkpoint):

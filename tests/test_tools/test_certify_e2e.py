@@ -149,3 +149,17 @@ def test_certify_rejects_mismatched_num_classes(tmp_path):
     with pytest.raises(ConfigError, match='num_classes'):
         _load_certify_tool().main([str(cfg), str(ckpt), '--out',
                                    str(tmp_path / 'o.tsv')])
+
+
+def test_out_in_a_folder_that_cannot_be_written(tool, tmp_path):
+    """Refused before the model is built: one line naming --out."""
+    blocker = tmp_path / 'a_file'
+    blocker.write_text('not a folder')
+    ckpt = tmp_path / 'never_read.pth'
+    ckpt.write_bytes(b'')
+    out = tool(['tools/certify.py', CFG, str(ckpt), '--sigma', '0.5',
+                '--out', str(blocker / 'sub' / 'certify.tsv')])
+    assert out.returncode == 2, out.stderr[-2000:]
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('error: --out '), lines
+    assert 'cannot write' in lines[0]

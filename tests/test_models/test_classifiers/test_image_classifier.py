@@ -89,8 +89,8 @@ def _aligned_model(train_loss=None):
         backbone=dict(type='SmallConvNet', widths=(8, 16)), num_classes=10,
         train_loss=train_loss,
         aligners=[dict(type='REPAAligner', layer='stages.0', in_dim=8,
-                       encoders=encoder,
-                       projector_dim=32)])
+                       encoders=encoder, projector_dim=32,
+                       resample_tokens=True)])  # 2x2 encoder grid -> 8x8
 
 
 def test_alignment_loss_equals_a_hand_computation_on_clean_inputs():
