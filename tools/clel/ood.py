@@ -37,6 +37,8 @@ def parse_args(argv=None):
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--out', help='write the AUROCs to this JSON file')
     p.add_argument('--device', default=None)
+    from mmengine.config import DictAction
+    p.add_argument('--cfg-options', nargs='+', action=DictAction)
     return p.parse_args(argv)
 
 
@@ -61,7 +63,7 @@ def main(argv=None):
     sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
     from sample import load_model
     args = parse_args(argv)
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, args.cfg_options)
     if 'ood_in_dataset' not in cfg:
         raise ConfigError(f'{args.config}: ood_in_dataset (the held-out '
                           'in-distribution set) is not set')

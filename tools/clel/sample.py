@@ -178,9 +178,7 @@ def main(argv=None):
     args = parse_args(argv)
     if args.num_samples < 1 or args.batch_size < 1:
         raise ConfigError('--num-samples and --batch-size must be >= 1')
-    cfg = load_config(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     if 'model' not in cfg:
         raise ConfigError(f'{args.config} has no `model`')
     device = torch.device(args.device or (
