@@ -209,10 +209,12 @@ def main(argv=None):
         raise DataError(f'task panorama edits one image, got {len(files)}')
     device = torch.device(args.device or (
         'cuda' if torch.cuda.is_available() else 'cpu'))
+    # build first: a missing or wrong pipeline folder is named before any
+    # output is claimed
+    distiller = MODELS.build(cfg.model).to(device)
     identity = run_identity(args, cfg)
     resumed = claim_output(args.out, identity, overwrite=args.overwrite,
                            folder=True, members=OUTPUTS)
-    distiller = MODELS.build(cfg.model).to(device)
     source = distiller.score_source
     images = load_images(files, cfg.data.get('image_size'))
     source.check_image_size(*images.shape[-2:])
