@@ -13,6 +13,9 @@ The encoder is frozen; each input of the config's ``probe.train`` and
   for ``probe.epochs`` (100) epochs of ``probe.batch_size``, dropping the
   last partial batch as the official script; the test accuracy after the
   last epoch is reported.
+  ``--standardize`` first standardises the features with the train
+  statistics (not in the paper; needed where pooled features vary little
+  between inputs, as the tiny digits models').
 - ``logreg``: scikit-learn's L2 logistic regression on standardised
   features (deterministic, converged: the quick check of the digits
   configs).
@@ -45,6 +48,9 @@ def parse_args(argv=None):
     p.add_argument('--epochs', type=int, help='override probe.epochs')
     p.add_argument('--batch-size', type=int,
                    help='override probe.batch_size')
+    p.add_argument('--standardize', action='store_true',
+                   help='adam probe: standardise features with the train '
+                   'statistics first (the paper does not)')
     p.add_argument('--seed', type=int, default=0,
                    help='seed of the probe initialisation and shuffling')
     p.add_argument('--out', help='write the result as JSON here')
@@ -160,6 +166,10 @@ def main(argv=None):
     train = extract(model, probe.train, batch_size, device, 'train')
     test = extract(model, probe.test, batch_size, device, 'test')
     num_classes = int(max(train[1].max(), test[1].max())) + 1
+    if args.probe == 'adam' and args.standardize:
+        mean, std = train[0].mean(0), train[0].std(0).clamp(min=1e-8)
+        train = ((train[0] - mean) / std, train[1])
+        test = ((test[0] - mean) / std, test[1])
     if args.probe == 'adam':
         acc = adam_probe(train, test, num_classes, epochs, batch_size,
                          probe.get('lr', 1e-4),
@@ -171,7 +181,7 @@ def main(argv=None):
                   feature_dim=train[0].shape[1],
                   num_train=len(train[1]), num_test=len(test[1]),
                   epochs=epochs if args.probe == 'adam' else None,
-                  seed=args.seed)
+                  standardize=args.standardize, seed=args.seed)
     print(f'linear probe ({args.probe}) top-1: {acc:.2f} % '
           f'({len(train[1])} train / {len(test[1])} test)')
     if args.out:
