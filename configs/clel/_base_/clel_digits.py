@@ -57,8 +57,10 @@ log_processor = dict(window_size=10, by_epoch=False)
 custom_hooks = [
     dict(type='RandomStateHook'),
     # EMA of the EBM (and guide) for sampling: half-life 20,000 samples in
-    # the paper; 2,000 samples (~31 iterations of 64) at this budget
-    dict(type='EMAHook', momentum=0.022, update_buffers=True, priority=49),
+    # the paper; 2,000 samples (~31 iterations of 64) at this budget.
+    # Buffers (the replay buffer) are kept in sync, not averaged;
+    # tools/clel/sample.py refreshes the spectral norms of the EMA weights.
+    dict(type='EMAHook', momentum=0.022, update_buffers=False, priority=49),
 ]
 randomness = dict(seed=0, diff_rank_seed=True, deterministic=False)
 # out-of-distribution sets of tools/clel/ood.py (besides U[0, 1] noise)
