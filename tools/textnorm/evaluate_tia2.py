@@ -137,9 +137,9 @@ def score(args):
         opts = argparse.Namespace()
         DictAction(option_strings=[], dest='o')(None, opts, args.cfg_options)
         cfg.merge_from_dict(opts.o)
+    names, textnorm = build_textnorm(cfg, args.prompt_set, args.device)
     groups = load_human_labels(args.labels)
     paths = check_images(groups, args.images, args.labels)
-    names, textnorm = build_textnorm(cfg, args.prompt_set, args.device)
     key = f'textnorm_{textnorm.mode}'
     per_model = {n: {} for n in names + [key]}
     for prompt in tqdm(list(groups), desc='TIA2 prompts', unit='prompt',
