@@ -25,13 +25,16 @@ done
 # 4. MDDS: the cascade over the same denoised classifier
 python tools/certify_cascade.py configs/denoised/mdds_smallconvnet_digits-chain.py \
   $CLF "${SUBSET[@]}" --out $W/mdds.tsv
+# 4b. the cascade without σ = 1.0 (the tiny denoiser collapses there)
+python tools/certify_cascade.py configs/denoised/mdds_smallconvnet_digits-chain.py \
+  $CLF --sigmas 0.5 0.25 "${SUBSET[@]}" --out $W/mdds_0.5-0.25.tsv
 # 5. FT-CADIS: fine-tune the clean classifier at σ = 0.5, certify again
 [ -f $FT ] || python tools/train.py configs/denoised/ftcadis_smallconvnet_digits-chain-sigma0.5.py
 python tools/certify.py configs/denoised/ftcadis_smallconvnet_digits-chain-sigma0.5.py \
   $FT "${SUBSET[@]}" --out $W/ftcadis_sigma0.5.tsv
 # 6. the table
 python tools/analyze_certify.py $W/dds_sigma0.25.tsv $W/dds_sigma0.5.tsv \
-  $W/dds_sigma1.0.tsv $W/mdds.tsv.cohen.tsv $W/ftcadis_sigma0.5.tsv \
-  --names "DDS σ=0.25" "DDS σ=0.5" "DDS σ=1.0" "MDDS 1.0→0.5→0.25" \
-  "FT-CADIS σ=0.5" --radii 0 0.25 0.5 0.75 1.0 1.25 1.5 2.0 \
+  $W/dds_sigma1.0.tsv $W/mdds.tsv.cohen.tsv $W/mdds_0.5-0.25.tsv.cohen.tsv \
+  $W/ftcadis_sigma0.5.tsv --names "DDS σ=0.25" "DDS σ=0.5" "DDS σ=1.0" \
+  "MDDS 1.0→0.5→0.25" "MDDS 0.5→0.25" "FT-CADIS σ=0.5" --radii 0 0.25 0.5 0.75 1.0 1.25 1.5 2.0 \
   --markdown $W/table.md --json $W/table.json
