@@ -37,13 +37,14 @@ def setup(tmp_path_factory):
             ('panorama', 'csdedit_panorama.py',
              "data = dict(tgt_prompt='a dog')\n"
              'panorama = dict(window=4, stride=2, batch=4)\n'),
-            ('video', 'csdedit_video.py', '')):
+            ('video', 'csdedit_video.py',
+             'data = dict(tgt_prompt="a dog", image_size=(16, 16))\n')):
         path = root / f'{task}.py'
         path.write_text(
             f'_base_ = [{osp.join(ROOT, "configs/csd", base)!r}]\n'
             f'model = dict(score_source=dict(pretrained={pipe!r}, '
             "dtype='fp32'), num_steps=3)\n"
-            + (extra or "data = dict(tgt_prompt='a dog')\n"))
+            + extra)
         cfgs[task] = str(path)
     return root, cfgs
 

@@ -221,7 +221,7 @@ class InstructPix2PixScore(BaseScoreSource):
     source baseline subtracted.
 
     With c_I the source latent (the image condition), c_T a prompt and ∅ the
-    negative prompt / zero image,
+    negative prompt / zero image::
 
         ε̂(x_t; c_T) = ε(x_t, ∅, ∅) + s_T·[ε(x_t, c_I, c_T) − ε(x_t, c_I, ∅)]
                                      + s_I·[ε(x_t, c_I, ∅) − ε(x_t, ∅, ∅)],
@@ -236,7 +236,8 @@ class InstructPix2PixScore(BaseScoreSource):
             folder.
         guidance_scale (float): s_T (CSD default 7.5).
         image_guidance_scale (float): s_I (CSD default 5.0; 1.5 for video).
-        dtype, weights_dtype, vae_offload: see :class:`BaseScoreSource`.
+        **kwargs: ``dtype``, ``weights_dtype``, ``vae_offload`` of
+            :class:`BaseScoreSource`.
     """
 
     def __init__(self, pretrained, guidance_scale=7.5,
@@ -290,7 +291,8 @@ class StableDiffusionScore(BaseScoreSource):
     Args:
         pretrained (str): a local ``StableDiffusionPipeline`` folder.
         guidance_scale (float): s (SDS uses large scales, e.g. 100).
-        dtype, weights_dtype, vae_offload: see :class:`BaseScoreSource`.
+        **kwargs: ``dtype``, ``weights_dtype``, ``vae_offload`` of
+            :class:`BaseScoreSource`.
     """
 
     def __init__(self, pretrained, guidance_scale=7.5, **kwargs):

@@ -4,7 +4,7 @@ n particles x_1..x_n (views of a panorama, frames of a video, images of a
 set) are optimised together. At each step one t ~ U[t_min, t_max] is drawn,
 each particle is noised with its own ε_i (the source latent with the same
 ε_i), the score source gives s_i = ε̂_tgt − ε̂_src, and the gradient that
-the optimiser descends is
+the optimiser descends is::
 
     g_i = w(t) · [Σ_j K_ij s_j + Σ_j ∇_{x̃_i} K_ij] / n,
 
