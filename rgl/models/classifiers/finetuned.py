@@ -89,14 +89,12 @@ class FineTunedClassifier(BaseModel):
                 self.classifier.get_submodule(name).requires_grad_(True)
 
     def adapter_state_dict(self):
-        """The LoRA weights and the ``trainable`` modules' weights."""
-        from peft import get_peft_model_state_dict
-        state = {f'lora.{k}': v for k, v in
-                 get_peft_model_state_dict(self.classifier).items()}
-        for name, p in self.classifier.named_parameters():
-            if p.requires_grad and 'lora_' not in name:
-                state[f'full.{name}'] = p
-        return {k: v.detach().contiguous() for k, v in state.items()}
+        """The trained weights under LoRA: the adapters (``lora_A``,
+        ``lora_B``) and the ``trainable`` modules, by parameter name (not
+        through ``state_dict``, which a wrapped classifier may re-key)."""
+        return {name: p.detach().contiguous()
+                for name, p in self.classifier.named_parameters()
+                if p.requires_grad}
 
     def save_adapter(self, path):
         """Write :meth:`adapter_state_dict` to a ``.safetensors`` file."""
@@ -106,33 +104,28 @@ class FineTunedClassifier(BaseModel):
         save_file(self.adapter_state_dict(), path)
 
     def load_adapter(self, path):
-        """Load a :meth:`save_adapter` file strictly."""
-        from peft import set_peft_model_state_dict
+        """Load a :meth:`save_adapter` file strictly (names and shapes)."""
         from safetensors.torch import load_file
         if not osp.isfile(path):
             raise CheckpointError(f'adapter file not found: {path}')
         state = load_file(path)
-        own = self.adapter_state_dict()
-        missing, unexpected = sorted(set(own) - set(state)), sorted(
-            set(state) - set(own))
+        own = dict(self.classifier.named_parameters())
+        want = {k for k, p in own.items() if p.requires_grad}
+        missing, unexpected = sorted(want - set(state)), sorted(
+            set(state) - want)
         if missing or unexpected:
             raise CheckpointError(f'{path} does not fit model.lora: missing '
                                   f'{missing[:3]}, unexpected '
                                   f'{unexpected[:3]}')
-        for key, value in own.items():
-            if state[key].shape != value.shape:
+        for key in sorted(want):
+            if state[key].shape != own[key].shape:
                 raise CheckpointError(
                     f'{path}: {key} has shape {tuple(state[key].shape)}, '
-                    f'the model {tuple(value.shape)} (another model.lora.r?)')
-        set_peft_model_state_dict(self.classifier, {
-            k[len('lora.'):]: v for k, v in state.items()
-            if k.startswith('lora.')})
-        full = {k[len('full.'):]: v for k, v in state.items()
-                if k.startswith('full.')}
-        params = dict(self.classifier.named_parameters())
+                    f'the model {tuple(own[key].shape)} (another '
+                    'model.lora.r?)')
         with torch.no_grad():
-            for name, value in full.items():
-                params[name].copy_(value)
+            for key in want:
+                own[key].copy_(state[key])
 
     # -- classifier interface ------------------------------------------------
     def logits(self, x):

@@ -65,3 +65,21 @@ def test_bad_lora_configs_name_the_key():
         _build(lora=LORA, trainable=('no_head', ))
     with pytest.raises(ConfigError, match='adapter'):
         _build(adapter='x.safetensors')
+
+
+def test_training_checkpoint_reloads_with_the_adapters():
+    """What tools/train.py saves (mmengine's get_state_dict) loads strictly
+    into the same config, LoRA layers included, as tools/certify.py does."""
+    from mmengine.runner.checkpoint import get_state_dict
+    model = _build(lora=LORA)
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.requires_grad:
+                p.add_(0.05 * torch.randn_like(p))
+    state = get_state_dict(model)
+    assert any('lora_B' in k for k in state)
+    fresh = _build(lora=LORA)
+    fresh.load_state_dict(state, strict=True)
+    x = torch.rand(2, 3, 32, 32)
+    torch.testing.assert_close(fresh.eval().logits(x),
+                               model.eval().logits(x))
