@@ -18,9 +18,10 @@ train_dataloader = dict(
     dataset=dict(type='ImageFolderDataset', data_root=data_root,
                  split='train', img_size=32))
 
+# transfer to CIFAR-10 (the python batches, cifar-10-batches-py)
 probe = dict(
     batch_size=64,
-    train=dict(type='ImageFolderDataset', data_root='data/cifar10',
-               split='train', img_size=32),
-    test=dict(type='ImageFolderDataset', data_root='data/cifar10',
-              split='test', img_size=32))
+    train=dict(type='CIFAR10Dataset', data_root='data/cifar10',
+               split='train'),
+    test=dict(type='CIFAR10Dataset', data_root='data/cifar10',
+              split='test'))
