@@ -25,7 +25,10 @@ def cached_array(path, parse, cache=True):
         return np.load(npy, allow_pickle=False)
     array = parse(path)
     if cache and os.access(osp.dirname(path) or '.', os.W_OK):
-        np.save(npy, array)
+        # atomic: several processes (DDP ranks) may parse the same file
+        tmp = f'{npy}.{os.getpid()}.tmp.npy'
+        np.save(tmp, array)
+        os.replace(tmp, npy)
     return array
 
 
