@@ -12,6 +12,9 @@ The config's ``task`` chooses the particles:
 - ``panorama``: one wide image whose latent is cut into overlapping
   ``window × window`` views (stride ``stride``); each step scores a random
   batch of ``batch`` views and averages their gradients where they overlap.
+  A list of target prompts (``data.tgt_prompt``, or ``--tgt-prompt`` given
+  several times) edits left-to-right regions: each view mixes the prompts
+  around its centre (``region_weights``).
 
 The target latents start at the source latents and are optimised with SGD
 and StepLR (``model`` holds the recipe). Every ``--save-interval`` steps the
@@ -48,7 +51,9 @@ def parse_args(argv=None):
     p.add_argument('--out', required=True, help='output folder')
     p.add_argument('--inputs', nargs='+',
                    help='image files or folders (default: data.inputs)')
-    p.add_argument('--tgt-prompt', help='default: data.tgt_prompt')
+    p.add_argument('--tgt-prompt', nargs='+',
+                   help='default: data.tgt_prompt; several for region-wise '
+                   'prompts (panorama) or one per image')
     p.add_argument('--src-prompt', help='default: data.src_prompt')
     p.add_argument('--pipeline', help='local diffusers pipeline folder '
                    '(default: model.score_source.pretrained)')
@@ -80,9 +85,11 @@ def merged_config(args):
     data, model = cfg.data, cfg.model
     if args.inputs:
         data.inputs = args.inputs
-    for key in ('tgt_prompt', 'src_prompt'):
-        if getattr(args, key) is not None:
-            data[key] = getattr(args, key)
+    if args.tgt_prompt is not None:
+        tgt = args.tgt_prompt
+        data.tgt_prompt = tgt[0] if len(tgt) == 1 else tgt
+    if args.src_prompt is not None:
+        data.src_prompt = args.src_prompt
     if args.pipeline:
         model.score_source.pretrained = args.pipeline
     if args.no_svgd:
@@ -165,11 +172,15 @@ def save_outputs(out, task, sources, edited, fps):
 class PanoramaParticles:
     """Overlapping latent windows of one wide latent as particles."""
 
-    def __init__(self, shape, window=64, stride=16, batch=16):
-        from rgl.models.distillers import window_views
+    def __init__(self, shape, window=64, stride=16, batch=16,
+                 num_prompts=1):
+        from rgl.models.distillers import region_weights, window_views
         self.shape, self.window = tuple(shape), int(window)
         self.views = window_views(shape[1], shape[2], window, stride)
         self.batch = int(batch)
+        # several target prompts: left-to-right regions, mixed per view
+        self.weights = None if num_prompts == 1 else region_weights(
+            self.views, self.window, shape[2], num_prompts)
 
     def select(self, seed, step):
         """The step's window indices (all when batch <= 0)."""
@@ -225,7 +236,10 @@ def main(argv=None):
     pano = None
     if cfg.task == 'panorama':
         pcfg = cfg.get('panorama', {})
-        pano = PanoramaParticles(src.shape[1:], **pcfg)
+        tgt = data.tgt_prompt
+        pano = PanoramaParticles(
+            src.shape[1:], **pcfg,
+            num_prompts=1 if isinstance(tgt, str) else len(tgt))
         distiller.check_particles(min(len(pano.views), pano.batch)
                                   if pano.batch > 0 else len(pano.views))
     else:
@@ -257,7 +271,8 @@ def main(argv=None):
             g, t = distiller.gradient(
                 gather_windows(target.data[0], views, pano.window),
                 gather_windows(src[0], views, pano.window), step,
-                ids.tolist())
+                ids.tolist(), prompt_weights=None if pano.weights is None
+                else pano.weights[ids])
             grad = scatter_average(g, views, pano.shape)[None]
         target.grad = grad.to(target.dtype)
         opt.step()

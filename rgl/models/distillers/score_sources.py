@@ -186,25 +186,56 @@ class BaseScoreSource(nn.Module):
 
     # --- prompts ----------------------------------------------------------
     def set_prompts(self, tgt_prompt, src_prompt='', neg_prompt=''):
-        """Encode the prompts once. ``tgt_prompt`` may be a list with one
-        prompt per particle (region-wise prompts)."""
+        """Encode the prompts once. ``tgt_prompt`` may be a list: one
+        prompt per particle, or P region prompts mixed per particle by the
+        ``prompt_weights`` passed when scoring."""
         tgt = [tgt_prompt] if isinstance(tgt_prompt, str) else list(
             tgt_prompt)
         emb = self.encode_text(tgt + [src_prompt, neg_prompt])
         self._prompts = dict(tgt=emb[:len(tgt)], src=emb[-2:-1],
                              neg=emb[-1:])
 
-    def _embeddings(self, n):
+    def _embeddings(self, n, prompt_weights=None):
+        """Target, source and negative embeddings for ``n`` particles.
+
+        The target is ``(n, L, D)``, one row per particle, or with
+        ``prompt_weights`` ``(n, P)`` all P target prompts ``(P, L, D)``
+        (region-wise prompts, mixed by the caller)."""
         if self._prompts is None:
             raise ConfigError(f'{type(self).__name__}: call set_prompts() '
                               'before scoring')
         p = self._prompts
         tgt = p['tgt']
-        if len(tgt) not in (1, n):
+        if prompt_weights is not None:
+            if tuple(prompt_weights.shape) != (n, len(tgt)):
+                raise ConfigError(
+                    f'prompt_weights has shape {tuple(prompt_weights.shape)}'
+                    f', expected ({n}, {len(tgt)}): particles × prompts')
+        elif len(tgt) not in (1, n):
             raise ConfigError(f'{len(tgt)} target prompts for {n} particles'
-                              ': give one, or one per particle')
-        return (tgt.expand(n, -1, -1), p['src'].expand(n, -1, -1),
-                p['neg'].expand(n, -1, -1))
+                              ': give one, one per particle, or '
+                              'prompt_weights')
+        else:
+            tgt = tgt.expand(n, -1, -1)
+        return (tgt, p['src'].expand(n, -1, -1), p['neg'].expand(n, -1, -1))
+
+    def _text_rows(self, tgt, n, prompt_weights):
+        """Conditions of the text branch: ``n`` rows, or ``n·P`` rows
+        (prompt-major) when mixing P prompts."""
+        if prompt_weights is None:
+            return tgt
+        return tgt.repeat_interleave(n, 0)
+
+    @staticmethod
+    def _mix(eps_text, n, prompt_weights):
+        """Σ_p w_ip ε(·, c_p): the region-wise mixture of the text branch
+        (the image and unconditional branches do not depend on c_T)."""
+        if prompt_weights is None:
+            return eps_text
+        e = eps_text.view(prompt_weights.shape[1], n, *eps_text.shape[1:])
+        ones = [1] * (e.dim() - 2)
+        w = prompt_weights.to(e).T.reshape(*e.shape[:2], *ones)
+        return (w * e).sum(0)
 
     def _unet(self, x, t, cond):
         ts = torch.full((x.shape[0], ), int(t), device=x.device)
@@ -229,7 +260,8 @@ class InstructPix2PixScore(BaseScoreSource):
     and the score of particle i is ε̂(x̃_t; c_tgt) − ε̂(x^src_t; c_src), where
     x̃_t and x^src_t are the target and source latents noised with the same ε.
     All 3 branches × {target, source} × n particles go through the UNet in
-    one batch of 6n.
+    one batch of 6n (with P region prompts, (P + 5)·n: only the
+    text-and-image branch depends on the prompt).
 
     Args:
         pretrained (str): a local ``StableDiffusionInstructPix2PixPipeline``
@@ -256,7 +288,8 @@ class InstructPix2PixScore(BaseScoreSource):
         from diffusers import StableDiffusionInstructPix2PixPipeline
         return StableDiffusionInstructPix2PixPipeline
 
-    def forward(self, noisy, t, noisy_src, src, noise=None):
+    def forward(self, noisy, t, noisy_src, src, noise=None,
+                prompt_weights=None):
         """Scores ``(n, C, h, w)`` of the noisy target latents ``noisy``.
 
         Args:
@@ -265,19 +298,28 @@ class InstructPix2PixScore(BaseScoreSource):
             noisy_src (Tensor): x^src_t, the source latents with the same ε.
             src (Tensor): the clean source latents (image condition c_I).
             noise (Tensor, optional): unused (the baseline replaces ε).
+            prompt_weights (Tensor, optional): ``(n, P)`` weights of the P
+                target prompts per particle (rows summing to 1): region-wise
+                prompts, ε(x̃_t, c_I, c_T) replaced by Σ_p w_ip ε(x̃_t, c_I,
+                c_p).
         """
         n = noisy.shape[0]
-        tgt_c, src_c, neg_c = self._embeddings(n)
+        tgt_c, src_c, neg_c = self._embeddings(n, prompt_weights)
+        text_c = self._text_rows(tgt_c, n, prompt_weights)
+        k = len(text_c) // n  # target prompts evaluated per particle
         zero = torch.zeros_like(src)
-        # rows: [tgt | src] × [text+image, image, uncond]
-        x = torch.cat([noisy] * 3 + [noisy_src] * 3)
-        img = torch.cat([src, src, zero] * 2)
-        cond = torch.cat([tgt_c, neg_c, neg_c, src_c, neg_c, neg_c])
+        # rows: tgt text+image (×k), tgt image, tgt uncond,
+        #       src text+image, src image, src uncond
+        x = torch.cat([noisy] * (k + 2) + [noisy_src] * 3)
+        img = torch.cat([src] * (k + 1) + [zero, src, src, zero])
+        cond = torch.cat([text_c, neg_c, neg_c, src_c, neg_c, neg_c])
         eps = self._unet(torch.cat([x, img], 1), t, cond)
-        e_ti, e_i, e_u = eps.view(2, 3, *noisy.shape).unbind(1)
-        guided = (e_u + self.guidance_scale * (e_ti - e_i)
-                  + self.image_guidance_scale * (e_i - e_u))
-        return guided[0] - guided[1]
+        e_ti = self._mix(eps[:k * n], n, prompt_weights)
+        e_i, e_u, s_ti, s_i, s_u = eps[k * n:].chunk(5)
+        sT, sI = self.guidance_scale, self.image_guidance_scale
+        tgt = e_u + sT * (e_ti - e_i) + sI * (e_i - e_u)
+        base = s_u + sT * (s_ti - s_i) + sI * (s_i - s_u)
+        return tgt - base
 
 
 @MODELS.register_module()
@@ -308,14 +350,19 @@ class StableDiffusionScore(BaseScoreSource):
         from diffusers import StableDiffusionPipeline
         return StableDiffusionPipeline
 
-    def forward(self, noisy, t, noisy_src=None, src=None, noise=None):
+    def forward(self, noisy, t, noisy_src=None, src=None, noise=None,
+                prompt_weights=None):
         """SDS scores ``(n, C, h, w)`` of ``noisy`` = x_t made with
-        ``noise`` = ε (the source latents are unused)."""
+        ``noise`` = ε (the source latents are unused); ``prompt_weights``
+        ``(n, P)`` mixes the conditional branch over P target prompts."""
         if noise is None:
             raise ConfigError('StableDiffusionScore needs the noise ε')
         n = noisy.shape[0]
-        tgt_c, _, neg_c = self._embeddings(n)
-        eps = self._unet(torch.cat([noisy, noisy]), t,
-                         torch.cat([tgt_c, neg_c]))
-        e_c, e_u = eps.chunk(2)
+        tgt_c, _, neg_c = self._embeddings(n, prompt_weights)
+        text_c = self._text_rows(tgt_c, n, prompt_weights)
+        k = len(text_c) // n
+        eps = self._unet(torch.cat([noisy] * (k + 1)), t,
+                         torch.cat([text_c, neg_c]))
+        e_c = self._mix(eps[:k * n], n, prompt_weights)
+        e_u = eps[k * n:]
         return e_u + self.guidance_scale * (e_c - e_u) - noise

@@ -129,7 +129,7 @@ class SVGDDistiller(nn.Module):
             out[k] = torch.randn(shape, generator=gen)
         return out
 
-    def gradient(self, target, source, step, ids=None):
+    def gradient(self, target, source, step, ids=None, prompt_weights=None):
         """The distillation gradient of the particles ``target``.
 
         Args:
@@ -139,6 +139,8 @@ class SVGDDistiller(nn.Module):
             step (int): the step index (seeds t and ε).
             ids (list[int], optional): the particles' identities (e.g. the
                 window indices), default ``range(n)``.
+            prompt_weights (Tensor, optional): ``(n, P)`` region-prompt
+                weights passed to the score source.
 
         Returns:
             tuple: g ``(n, C, h, w)`` and t.
@@ -152,7 +154,10 @@ class SVGDDistiller(nn.Module):
         with torch.no_grad():
             noisy = src.add_noise(target.detach().float(), eps, t)
             noisy_src = src.add_noise(source.float(), eps, t)
-            scores = src(noisy, t, noisy_src, source.float(), noise=eps)
+            kw = {} if prompt_weights is None else dict(
+                prompt_weights=prompt_weights.to(target.device))
+            scores = src(noisy, t, noisy_src, source.float(), noise=eps,
+                         **kw)
             w = src.weight(t)
             if self.svgd:
                 g = svgd_gradient(noisy, scores, self.kernel, w)

@@ -64,3 +64,25 @@ def scatter_average(values, views, shape):
     count.index_add_(0, idx, torch.ones_like(idx, dtype=values.dtype))
     out = torch.where(count > 0, total / count.clamp_min(1), total)
     return out.reshape(c, h, w)
+
+
+def region_weights(views, window, width, num_prompts):
+    """``(V, P)`` weights of P left-to-right region prompts for each view.
+
+    Prompt p is anchored at the centre of the p-th of P equal vertical
+    bands; a view takes the prompts of the two anchors around its centre,
+    linearly interpolated (the outer half-bands take their prompt alone),
+    so the weights of each view sum to 1 and change smoothly across the
+    panorama, in the spirit of CSD's region tables.
+    """
+    centre = views[:, 1].float() + window / 2
+    anchors = (torch.arange(num_prompts).float() + 0.5) * width / num_prompts
+    pos = ((centre - anchors[0]) / (width / num_prompts)).clamp(
+        0, num_prompts - 1)
+    lo = pos.floor().long().clamp(max=num_prompts - 1)
+    hi = (lo + 1).clamp(max=num_prompts - 1)
+    frac = pos - lo.float()
+    w = torch.zeros(len(views), num_prompts)
+    w.scatter_add_(1, lo[:, None], (1 - frac)[:, None])
+    w.scatter_add_(1, hi[:, None], frac[:, None])
+    return w

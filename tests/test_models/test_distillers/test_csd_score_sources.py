@@ -109,3 +109,26 @@ def test_csd_sds_score(tmp_path):
     expected = (e_u.sample.float() + 5.0 * (e_c.sample.float()
                                             - e_u.sample.float()) - eps)
     torch.testing.assert_close(score, expected, atol=0.05, rtol=0.05)
+
+
+def test_csd_region_prompt_weights_mix_the_text_branch(distiller):
+    src = distiller.score_source
+    torch.manual_seed(2)
+    lat = torch.randn(3, 4, 8, 8)
+    eps = torch.randn_like(lat)
+    nt = src.add_noise(lat + 0.2, eps, 200)
+    ns = src.add_noise(lat, eps, 200)
+    single = []
+    for prompt in ('a dog', 'snow'):
+        src.set_prompts(prompt, 'a cat')
+        single.append(src(nt, 200, ns, lat))
+    src.set_prompts(['a dog', 'snow'], 'a cat')
+    w = torch.tensor([[1.0, 0.0], [0.25, 0.75], [0.0, 1.0]])
+    mixed = src(nt, 200, ns, lat, prompt_weights=w)
+    # the guided prediction is affine in the text branch, so mixing the
+    # branch mixes the scores with the same weights
+    expected = w[:, :1, None, None] * single[0] + w[:, 1:, None,
+                                                    None] * single[1]
+    torch.testing.assert_close(mixed, expected, atol=1e-5, rtol=1e-4)
+    with pytest.raises(ConfigError, match='prompt_weights has shape'):
+        src(nt, 200, ns, lat, prompt_weights=w[:, :1])

@@ -109,3 +109,15 @@ def test_csd_window_tiling_covers_and_averages_exactly():
     assert out[0, 0, 0] == 1 and out[0, 0, 2] == 2 and out[0, 0, -1] == 3
     with pytest.raises(ConfigError, match='larger'):
         window_views(3, 10, 4, 2)
+
+
+def test_csd_region_weights():
+    from rgl.models.distillers import region_weights
+    views = window_views(4, 40, 4, 2)
+    w = region_weights(views, 4, 40, 2)
+    torch.testing.assert_close(w.sum(1), torch.ones(len(views)))
+    assert w[0].tolist() == [1.0, 0.0] and w[-1].tolist() == [0.0, 1.0]
+    # the view centred between the two anchors (x = 10 and 30) is half-half
+    mid = (views[:, 1] + 2 == 20).nonzero()[0, 0]
+    torch.testing.assert_close(w[mid], torch.tensor([0.5, 0.5]))
+    assert (w[1:, 1] >= w[:-1, 1] - 1e-6).all()  # monotone left to right
