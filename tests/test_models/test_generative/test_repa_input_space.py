@@ -34,7 +34,7 @@ class TokenEncoder(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.proj = nn.Conv2d(3, 8, 4, 4)
+        self.proj = nn.Conv2d(3, 8, 8, 8)  # 16x16 images: 2x2 tokens
 
     def forward(self, x):
         return self.proj(x).flatten(2).transpose(1, 2)
