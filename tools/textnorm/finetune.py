@@ -1,0 +1,159 @@
+"""Reward fine-tuning of a diffusers text-to-image pipeline with LoRA
+(TextNorm's optimisers: best-of-n, supervised fine-tuning on best-of-n
+samples, KL-regularised policy gradient)::
+
+    python tools/textnorm/finetune.py CONFIG --work-dir DIR \
+        [--pipeline LOCAL_PIPELINE_DIR] [--steps N] [--cfg-options K=V ...]
+
+Every step logs the raw reward of each reward model, its calibrated
+(TextNorm) reward and the ensemble to ``DIR/log.jsonl``; every
+``save_every`` steps it writes the LoRA weights
+(``lora_step{N}.safetensors``) and a gallery of fixed prompts and seeds
+(``gallery_step{N}.png``). At the end it prints the steps where the raw
+reward rose while the calibrated one fell (reward hacking).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
+
+from rgl.utils.cli import run_cli  # noqa: E402
+from rgl.utils.errors import ConfigError  # noqa: E402
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description='reward fine-tuning (TextNorm)')
+    p.add_argument('config')
+    p.add_argument('--work-dir', required=True)
+    p.add_argument('--pipeline', help='local diffusers pipeline folder '
+                   "(overrides the config's `pipeline`)")
+    p.add_argument('--steps', type=int, help='override train.steps')
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--cfg-options', nargs='+', default=[])
+    return p.parse_args(argv)
+
+
+def save_gallery(images, path, ncol):
+    import numpy as np
+    from PIL import Image
+    x = (images.clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).numpy()
+    n, h, w, _ = x.shape
+    nrow = -(-n // ncol)
+    grid = np.zeros((nrow * h, ncol * w, 3), np.uint8)
+    for i in range(n):
+        r, c = divmod(i, ncol)
+        grid[r * h:(r + 1) * h, c * w:(c + 1) * w] = x[i]
+    Image.fromarray(grid).save(path)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import torch
+    from mmengine.config import Config, DictAction
+    from safetensors.torch import save_file
+    from tqdm import tqdm
+
+    import rgl  # noqa: F401
+    from rgl.models.rewards.finetune import (DiffusionPolicy, best_of_n,
+                                             hacking_steps,
+                                             policy_gradient_loss,
+                                             supervised_loss)
+    from rgl.registry import MODELS
+    if not osp.isfile(args.config):
+        raise ConfigError(f'config not found: {args.config}')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        ns = argparse.Namespace()
+        DictAction(option_strings=[], dest='o')(None, ns, args.cfg_options)
+        cfg.merge_from_dict(ns.o)
+    pipeline = args.pipeline or cfg.get('pipeline')
+    if not pipeline:
+        raise ConfigError('`pipeline` (a local diffusers folder) is required '
+                          '(or pass --pipeline)')
+    method = cfg.get('method', 'pg')
+    if method not in ('pg', 'sft', 'best_of_n'):
+        raise ConfigError(f"method must be 'pg', 'sft' or 'best_of_n'; got "
+                          f'{method!r}')
+    train = dict(steps=10, batch_size=4, lr=1e-4, beta=0.01, n=4,
+                 save_every=5, objective='textnorm')
+    train.update(cfg.get('train', {}))
+    if args.steps is not None:
+        train['steps'] = args.steps
+    if train['objective'] not in ('textnorm', 'raw'):
+        raise ConfigError("train.objective must be 'textnorm' or 'raw'")
+    prompts = list(cfg.get('prompts', []))
+    if not prompts:
+        raise ConfigError('`prompts` (the training prompts) is empty')
+    gallery_prompts = list(cfg.get('gallery_prompts', prompts[:4]))
+    torch.manual_seed(args.seed)
+    policy = DiffusionPolicy(pipeline, **cfg.get('policy', {}))
+    reward = MODELS.build(cfg.reward)
+    opt = torch.optim.AdamW(policy.lora_parameters(), lr=train['lr'])
+    os.makedirs(args.work_dir, exist_ok=True)
+    log_path = osp.join(args.work_dir, 'log.jsonl')
+    open(log_path, 'w').close()
+
+    def rewards_of(images, ps):
+        out = reward.score_all(images, ps)
+        obj = out['textnorm'] if train['objective'] == 'textnorm' else \
+            out['raw'][0]
+        return obj.float(), out
+
+    history = []
+    bar = tqdm(range(1, train['steps'] + 1), desc=f'{method} fine-tuning',
+               file=sys.stdout, disable=None)
+    for step in bar:
+        bs = train['batch_size']
+        start = (step - 1) * bs
+        ps = [prompts[(start + i) % len(prompts)] for i in range(bs)]
+        if method == 'pg':
+            batch = policy.sample(ps, seed=args.seed, start_index=start)
+            objective, out = rewards_of(batch['images'], ps)
+            losses = policy_gradient_loss(policy, batch, objective,
+                                          train['beta'])
+        else:
+            best = best_of_n(policy, lambda im, p: rewards_of(im, p)[0],
+                             ps, train['n'], seed=args.seed + step)
+            objective, out = rewards_of(best['images'], ps)
+            losses = dict(loss=supervised_loss(policy, best['images'], ps,
+                                               seed=args.seed,
+                                               start_index=start))
+        if method != 'best_of_n':
+            opt.zero_grad()
+            losses['loss'].backward()
+            opt.step()
+        rec = dict(step=step, objective=float(objective.mean()),
+                   raw=out['raw'].mean(1).tolist(),
+                   calibrated=out['calibrated'].mean(1).tolist(),
+                   textnorm=float(out['textnorm'].mean()),
+                   loss=float(losses['loss'].detach()) if method != 'best_of_n'
+                   else None, kl=losses.get('kl'))
+        history.append(rec)
+        with open(log_path, 'a') as f:
+            f.write(json.dumps(rec) + '\n')
+        bar.set_postfix(objective=f'{rec["objective"]:.4f}',
+                        textnorm=f'{rec["textnorm"]:.4f}')
+        if step % train['save_every'] == 0 or step == train['steps']:
+            save_file(policy.lora_state_dict(),
+                      osp.join(args.work_dir, f'lora_step{step}.safetensors'))
+            g = policy.sample(gallery_prompts, seed=args.seed + 10**6)
+            save_gallery(g['images'], osp.join(
+                args.work_dir, f'gallery_step{step}.png'),
+                ncol=len(gallery_prompts))
+    raw = [h['raw'][0] for h in history]
+    cal = [h['calibrated'][0] for h in history]
+    flagged = hacking_steps(raw, cal)
+    print(f'{method}: objective {history[0]["objective"]:.4f} -> '
+          f'{history[-1]["objective"]:.4f}; calibrated '
+          f'{cal[0]:.4f} -> {cal[-1]:.4f}; raw {raw[0]:.4f} -> {raw[-1]:.4f}')
+    print('reward hacking (raw up, calibrated down) at steps: '
+          + (', '.join(map(str, flagged)) if flagged else 'none'))
+    print(f'log: {log_path}')
+
+
+if __name__ == '__main__':
+    run_cli(main)
