@@ -95,11 +95,15 @@ def test_csd_edit_images_resume_and_evaluate(tool, setup):
 def test_csd_edit_panorama_video_and_errors(tool, setup):
     root, cfgs = setup
     out = str(root / 'pano')
+    # two region prompts, mixed per window
     r = tool(['tools/csd/edit.py', cfgs['panorama'], '--out', out,
-              '--inputs', str(root / 'pano')])
+              '--inputs', str(root / 'pano'), '--tgt-prompt', 'a dog',
+              'snow'])
     assert r.returncode == 0, r.stderr[-2000:]
     edited = Image.open(osp.join(out, 'edited', '00000.png'))
     assert edited.size == (40, 16)
+    side = json.load(open(osp.join(out, 'run_identity.json')))
+    assert side['run']['prompts']['tgt'] == ['a dog', 'snow']
     out = str(root / 'video')
     r = tool(['tools/csd/edit.py', cfgs['video'], '--out', out, '--inputs',
               str(root / 'video'), '--num-steps', '1'])
