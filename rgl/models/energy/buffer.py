@@ -39,13 +39,15 @@ class ReplayBuffer(nn.Module):
         """Distinct random indices and their images, some restarted."""
         self.check_batch(n)
         dev = self.images.device
+        # on the buffer's device, unless a (CPU) generator is given
+        src = dev if generator is None else 'cpu'
         idx = torch.randperm(self.size, generator=generator,
-                             device='cpu')[:n].to(dev)
+                             device=src)[:n].to(dev)
         x = self.images[idx].clone()
-        restart = torch.rand(n, generator=generator).to(dev) < \
-            self.reinit_prob
-        noise = torch.rand(x.shape, generator=generator).to(dev)
-        x = torch.where(restart.view(-1, *[1] * (x.dim() - 1)), noise, x)
+        restart = torch.rand(n, generator=generator, device=src).to(dev)
+        noise = torch.rand(x.shape, generator=generator, device=src).to(dev)
+        x = torch.where(restart.view(-1, *[1] * (x.dim() - 1))
+                        < self.reinit_prob, noise, x)
         return idx, x
 
     @torch.no_grad()
