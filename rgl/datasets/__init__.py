@@ -1,4 +1,4 @@
-from . import dabs, imagenet32, tia2, transforms  # noqa: F401
+from . import corruptions, dabs, imagenet32, tia2, transforms  # noqa: F401
 from .anomaly import (AnomalyFolderDataset, MVTecADDataset,  # noqa: F401
                       VisADataset)
 from .base import LabeledImageDataset, build_transforms

@@ -138,7 +138,8 @@ def bench_arch(arch, args):
     def step(features=None):
         with amp:
             losses = model(latents, samples, images=images,
-                           features=features, mode='loss')
+                           features=features, input_space='latent',
+                           mode='loss')
         loss = sum(v for k, v in losses.items() if 'loss' in k)
         opt.zero_grad(set_to_none=True)
         loss.backward()

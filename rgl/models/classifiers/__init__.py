@@ -1,4 +1,5 @@
+from .finetuned import FineTunedClassifier
 from .image_classifier import ImageClassifier
-from .off_the_shelf import OffTheShelfClassifier  # noqa: F401
+from .off_the_shelf import OffTheShelfClassifier
 
-__all__ = ['ImageClassifier']
+__all__ = ['FineTunedClassifier', 'ImageClassifier', 'OffTheShelfClassifier']

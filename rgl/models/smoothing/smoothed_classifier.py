@@ -104,6 +104,10 @@ class SmoothedClassifier(nn.Module):
         self.num_classes = num_classes
         self.sigma = float(sigma)
         self.denoiser = None if denoiser is None else _build(denoiser)
+        if self.denoiser is not None:  # value range and resolution agree
+            from rgl.models.classifiers.off_the_shelf import \
+                check_denoiser_classifier
+            check_denoiser_classifier(self.denoiser, self.classifier)
         self.amp = amp
         self.channels_last = channels_last
         self.fold_bn = fold_bn
