@@ -17,11 +17,11 @@ reward = dict(
              checkpoint=proxy + '/clip.bin', model_cfg=tiny_clip),
     ],
     prompt_generator=dict(type='CountingPrompts'),
-    tau=1.0, ensemble='mean')
+    tau=0.05, ensemble='mean')
 prompts = ['a photo of an apple', 'a photo of two cats',
            'a photo of three dogs', 'a photo of a bird']
 method = 'pg'
 policy = dict(num_steps=4, eta=1.0, resolution=16, lora_rank=4,
               lora_alpha=4.0)
-train = dict(steps=30, batch_size=8, lr=3e-3, beta=0.01, save_every=10,
-             objective='textnorm')
+train = dict(steps=40, batch_size=8, lr=1e-2, beta=0.01, save_every=5,
+             eval_repeats=4, objective='textnorm')

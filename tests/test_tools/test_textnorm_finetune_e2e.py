@@ -11,7 +11,8 @@ def test_finetune_tool_pg(tool, tmp_path):
     work = str(tmp_path / 'pg')
     opts = ['--cfg-options', f'proxy={proxy}', f'pipeline={proxy}/pipe',
             f'reward.reward_models.0.checkpoint={proxy}/clip.bin',
-            'train.batch_size=2', 'train.save_every=2', 'policy.num_steps=2']
+            'train.batch_size=2', 'train.save_every=1',
+            'train.eval_repeats=1', 'policy.num_steps=2']
     r = tool(['tools/textnorm/finetune.py',
               'configs/textnorm/finetune_pg_tiny-proxy.py', '--work-dir',
               work, '--steps', '2'] + opts)
@@ -25,6 +26,10 @@ def test_finetune_tool_pg(tool, tmp_path):
     gallery = Image.open(osp.join(work, 'gallery_step2.png'))
     assert gallery.size == (4 * 16, 16)
     assert 'reward hacking' in r.stdout
+    eval_file = osp.join(work, 'eval.jsonl')
+    evals = [json.loads(line) for line in open(eval_file)]
+    assert [e['step'] for e in evals] == [1, 2]
+    assert 'fixed-seed evaluation' in r.stdout
     # bad method: one line
     r = tool(['tools/textnorm/finetune.py',
               'configs/textnorm/finetune_pg_tiny-proxy.py', '--work-dir',

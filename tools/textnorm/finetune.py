@@ -9,7 +9,8 @@ Every step logs the raw reward of each reward model, its calibrated
 (TextNorm) reward and the ensemble to ``DIR/log.jsonl``; every
 ``save_every`` steps it writes the LoRA weights
 (``lora_step{N}.safetensors``) and a gallery of fixed prompts and seeds
-(``gallery_step{N}.png``). At the end it prints the steps where the raw
+(``gallery_step{N}.png``), whose rewards go to
+``DIR/eval.jsonl``. At the end it prints the steps where the raw
 reward rose while the calibrated one fell (reward hacking).
 """
 import argparse
@@ -95,7 +96,10 @@ def main(argv=None):
     opt = torch.optim.AdamW(policy.lora_parameters(), lr=train['lr'])
     os.makedirs(args.work_dir, exist_ok=True)
     log_path = osp.join(args.work_dir, 'log.jsonl')
-    open(log_path, 'w').close()
+    eval_path = osp.join(args.work_dir, 'eval.jsonl')
+    for path in (log_path, eval_path):
+        open(path, 'w').close()
+    evals = []
 
     def rewards_of(images, ps):
         out = reward.score_all(images, ps)
@@ -140,10 +144,21 @@ def main(argv=None):
         if step % train['save_every'] == 0 or step == train['steps']:
             save_file(policy.lora_state_dict(),
                       osp.join(args.work_dir, f'lora_step{step}.safetensors'))
-            g = policy.sample(gallery_prompts, seed=args.seed + 10**6)
+            # fixed prompts and seeds: checkpoints compare without the
+            # sampling noise of the training batches
+            reps = int(train.get('eval_repeats', 1))
+            eval_ps = gallery_prompts * reps
+            g = policy.sample(eval_ps, seed=args.seed + 10**6)
             save_gallery(g['images'], osp.join(
                 args.work_dir, f'gallery_step{step}.png'),
                 ncol=len(gallery_prompts))
+            ev = reward.score_all(g['images'], eval_ps)
+            ev_rec = dict(step=step, raw=ev['raw'].mean(1).tolist(),
+                          calibrated=ev['calibrated'].mean(1).tolist(),
+                          textnorm=float(ev['textnorm'].mean()))
+            evals.append(ev_rec)
+            with open(eval_path, 'a') as f:
+                f.write(json.dumps(ev_rec) + '\n')
     raw = [h['raw'][0] for h in history]
     cal = [h['calibrated'][0] for h in history]
     flagged = hacking_steps(raw, cal)
@@ -152,6 +167,10 @@ def main(argv=None):
           f'{cal[0]:.4f} -> {cal[-1]:.4f}; raw {raw[0]:.4f} -> {raw[-1]:.4f}')
     print('reward hacking (raw up, calibrated down) at steps: '
           + (', '.join(map(str, flagged)) if flagged else 'none'))
+    if len(evals) > 1:
+        print('fixed-seed evaluation (step: raw / calibrated): ' + ', '.join(
+            f'{e["step"]}: {e["raw"][0]:.4f} / {e["calibrated"][0]:.4f}'
+            for e in evals))
     print(f'log: {log_path}')
 
 
