@@ -29,9 +29,11 @@ import torch
 from mmengine.config import DictAction
 
 import rgl  # noqa: F401  (weights_only-safe checkpoint loading)
+from rgl.evaluation.certification.data import build_dataset
 from rgl.models.smoothing.noise import NOISE_BLOCK
 from rgl.utils.cli import run_cli
 from rgl.utils.config import check_writable, load_config
+from rgl.utils.dist import init_distributed
 from rgl.utils.errors import CheckpointError, ConfigError, require_keys
 
 #: Recorded in the run header: files of the earlier per-group seeding are
@@ -103,29 +105,6 @@ def resolve_settings(cfg, args):
     if s['skip'] < 1:
         raise ConfigError(f'--skip must be >= 1, got {s["skip"]}')
     return s
-
-
-def build_dataset(cfg, split):
-    from rgl.registry import DATASETS
-    require_keys(cfg, ['test_dataloader.dataset'])
-    ds_cfg = dict(cfg.test_dataloader.dataset)
-    if 'split' in ds_cfg:
-        ds_cfg['split'] = split
-    elif split != 'test':
-        raise ConfigError(f'--split {split}: test_dataloader.dataset has no '
-                          '`split` key to set')
-    return DATASETS.build(ds_cfg), ds_cfg
-
-
-def init_distributed(cfg, launcher):
-    from mmengine.dist import get_dist_info, init_dist, is_distributed
-
-    from rgl.utils.dist import setup_distributed
-    if launcher != 'none':
-        setup_distributed(cfg, launcher)  # gloo without CUDA
-        if not is_distributed():
-            init_dist(launcher, backend='nccl')
-    return get_dist_info()
 
 
 def main(argv=None):

@@ -30,10 +30,13 @@ import os
 import os.path as osp
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 import rgl  # noqa: F401  (weights_only-safe checkpoint loading)
+from rgl.evaluation.certification.data import build_dataset
 from rgl.utils.cli import run_cli
+from rgl.utils.config import check_writable, load_config
+from rgl.utils.dist import init_distributed
 from rgl.utils.errors import CheckpointError, ConfigError, DataError, \
     require_keys
 
@@ -190,29 +193,6 @@ class RowWriter:
 
 
 # -------------------------------------------------------------------------
-def build_dataset(cfg, split):
-    from rgl.registry import DATASETS
-    require_keys(cfg, ['test_dataloader.dataset'])
-    ds_cfg = dict(cfg.test_dataloader.dataset)
-    if 'split' in ds_cfg:
-        ds_cfg['split'] = split
-    elif split != 'test':
-        raise ConfigError(f'--split {split}: test_dataloader.dataset has no '
-                          '`split` key to set')
-    return DATASETS.build(ds_cfg), ds_cfg
-
-
-def init_distributed(cfg, launcher):
-    from mmengine.dist import get_dist_info, init_dist, is_distributed
-
-    from rgl.utils.dist import setup_distributed
-    if launcher != 'none':
-        setup_distributed(cfg, launcher)  # gloo without CUDA
-        if not is_distributed():
-            init_dist(launcher, backend='nccl')
-    return get_dist_info()
-
-
 def build_models(cfg, args, s):
     from rgl.registry import MODELS
     smooth_cfg = dict(cfg.get('smoothing') or dict(type='SmoothedClassifier'))
@@ -265,9 +245,8 @@ def write_cohen_tsv(path, rows):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    check_writable(args.out, flag='--out')
+    cfg = load_config(args.config, args.cfg_options)
     require_keys(cfg, ['model'], where=args.config)
     if not osp.isfile(args.checkpoint):
         raise CheckpointError(f'checkpoint file not found: {args.checkpoint}')

@@ -65,3 +65,15 @@ def setup_distributed(cfg, launcher):
                                cfg.get('find_unused_parameters', False))
         cfg['model_wrapper_cfg'] = wrapper
     return cfg
+
+
+def init_distributed(cfg, launcher):
+    """Start the process group of a tool that builds no Runner (certify,
+    sample, ...): gloo without CUDA, NCCL with it. Returns ``(rank,
+    world_size)``; ``(0, 1)`` for ``launcher='none'``."""
+    from mmengine.dist import get_dist_info, init_dist, is_distributed
+    if launcher != 'none':
+        setup_distributed(cfg, launcher)  # gloo without CUDA
+        if not is_distributed():
+            init_dist(launcher, backend='nccl')
+    return get_dist_info()
