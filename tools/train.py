@@ -9,6 +9,7 @@ import os.path as osp
 from mmengine.config import DictAction
 
 import rgl  # noqa: F401  (weights_only-safe checkpoint loading)
+from rgl.utils.checkpoint import StrictLoadHook
 from rgl.utils.cli import run_cli
 from rgl.utils.config import (check_option_types, load_config,
                               resolve_last_checkpoint, validate_config)
@@ -26,6 +27,10 @@ def parse_args(argv=None):
         'latest checkpoint in the work dir')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision (fp16 on GPU, bf16 on CPU)')
+    parser.add_argument(
+        '--non-strict', action='store_true',
+        help='load `load_from` weights that only partly fit the model '
+        '(skipped keys are listed); by default a mismatch is an error')
     parser.add_argument('--no-validate', action='store_true',
                         help='skip validation during training')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -106,6 +111,11 @@ def main(argv=None):
     from mmengine.runner import Runner
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
               RUNNERS.build(cfg))
+    if cfg.get('load_from') and not cfg.get('resume'):
+        # fine-tuning from `load_from`: mmengine loads it non-strictly
+        runner.register_hook(StrictLoadHook(
+            cfg.load_from, strict=not args.non_strict,
+            hint='pass --non-strict'))
     runner.train()
 
 

@@ -61,3 +61,21 @@ def test_sample_tool_names_a_shape_mismatch(tmp_path):
     with pytest.raises(CheckpointError, match=r'sit.pth does not match the '
                        r'model \(\d+ with another shape: .*\[16'):
         sample.build_model(cfg, ckpt, 'state_dict')
+
+
+def test_train_tool_refuses_a_mismatched_load_from(tool, tmp_path):
+    """Fine-tuning from `load_from` is strict too (mmengine's default is
+    not): one error line naming the file and a key, before any step."""
+    from conftest import REPO_ROOT
+    narrow = init_model(f'{REPO_ROOT}/{CFG}',
+                        cfg_options={'model.backbone.widths': (16, 64)})
+    ckpt = str(tmp_path / 'other_arch.pth')
+    torch.save({'state_dict': narrow.state_dict(), 'meta': {}}, ckpt)
+    res = tool(['tools/train.py', CFG, '--work-dir', str(tmp_path / 'w'),
+                '--cfg-options', f'load_from={ckpt}',
+                'train_cfg.max_epochs=1'])
+    assert res.returncode == 2, res.stderr[-3000:]
+    errors = [ln for ln in res.stderr.splitlines() if ln.startswith('error')]
+    assert len(errors) == 1 and ckpt in errors[0]
+    assert 'backbone.stages.0.0.weight' in errors[0]
+    assert not (tmp_path / 'w' / 'epoch_1.pth').exists()
