@@ -34,7 +34,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 
 from rgl.utils.cli import run_cli  # noqa: E402
-from rgl.utils.errors import CheckpointError, ConfigError  # noqa: E402
+from rgl.utils.errors import ConfigError  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -63,7 +63,7 @@ def build_model(cfg, checkpoint, device):
     from mmengine.registry import DefaultScope
 
     from rgl.registry import MODELS
-    from rgl.utils.checkpoint import load_state_dict_file
+    from rgl.utils.checkpoint import check_state_dict, load_state_dict_file
     with DefaultScope.overwrite_default_scope('rgl'):
         model = MODELS.build(cfg.model)
     if checkpoint is not None:
@@ -71,18 +71,8 @@ def build_model(cfg, checkpoint, device):
         if model.projector is None:  # training-only head of MetaMAE
             state = {k: v for k, v in state.items()
                      if not k.startswith('projector.')}
-        try:
-            result = model.load_state_dict(state, strict=False)
-        except RuntimeError as err:
-            first = str(err).strip().splitlines()[-1].strip()
-            raise CheckpointError(f'{checkpoint} does not match the model '
-                                  f'of the config: {first}') from None
-        missing = list(result.missing_keys)
-        unexpected = list(result.unexpected_keys)
-        if missing or unexpected:
-            raise CheckpointError(
-                f'{checkpoint} does not match the model of the config: '
-                f'missing {missing[:5]}, unexpected {unexpected[:5]}')
+        check_state_dict(model, state, checkpoint)  # one line on mismatch
+        model.load_state_dict(state, strict=False)  # checked above
     return model.to(device).eval()
 
 
