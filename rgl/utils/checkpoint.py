@@ -133,7 +133,8 @@ def _torch_format(path):
 
 
 def load_checkpoint_file(path, map_location='cpu'):
-    """``torch.load`` with ``weights_only=True`` and clear errors.
+    """``torch.load`` with ``weights_only=True`` and clear errors; a
+    ``.safetensors`` file is read with safetensors (it holds no pickle).
 
     Args:
         path (str | os.PathLike): a local checkpoint file.
@@ -146,6 +147,8 @@ def load_checkpoint_file(path, map_location='cpu'):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise CheckpointError(f'checkpoint file not found: {path}')
+    if path.endswith('.safetensors'):  # no pickle at all: safe by design
+        return _load_safetensors(path, map_location)
     register_safe_globals()  # also when rgl/__init__ never ran
     try:
         kind = _torch_format(path)
@@ -178,6 +181,20 @@ def load_checkpoint_file(path, map_location='cpu'):
         first = _first_line(err)
         raise CheckpointError(
             f'{path}: truncated or corrupted checkpoint ({first})') from None
+
+
+def _load_safetensors(path, map_location):
+    """A ``.safetensors`` file (timm and transformers releases) as a
+    state dict."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+    device = map_location if isinstance(map_location, str) else 'cpu'
+    try:
+        return load_file(path, device=device)
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(
+            f'{path}: not a valid safetensors file ({_first_line(err)})'
+        ) from None
 
 
 def _first_line(err):

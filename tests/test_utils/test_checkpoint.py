@@ -131,3 +131,24 @@ def test_legacy_torch_format_still_loads(tmp_path):
     torch.save({'state_dict': {'w': torch.ones(3)}}, path,
                _use_new_zipfile_serialization=False)
     assert torch.equal(load_state_dict_file(path)['w'], torch.ones(3))
+
+
+def test_safetensors_files_load_through_the_same_loader(tmp_path):
+    """timm/transformers releases ship .safetensors: they load (no pickle)
+    and a damaged one is one CheckpointError naming the file."""
+    import pytest
+    import torch
+    from safetensors.torch import save_file
+
+    from rgl.utils.checkpoint import load_state_dict_file
+    from rgl.utils.errors import CheckpointError
+    state = {'fc.weight': torch.randn(3, 4), 'fc.bias': torch.zeros(3)}
+    good = tmp_path / 'model.safetensors'
+    save_file(state, str(good))
+    loaded = load_state_dict_file(str(good))
+    assert set(loaded) == set(state)
+    assert torch.equal(loaded['fc.weight'], state['fc.weight'])
+    bad = tmp_path / 'broken.safetensors'
+    bad.write_bytes(b'\x07' * 64)
+    with pytest.raises(CheckpointError, match='broken.safetensors'):
+        load_state_dict_file(str(bad))

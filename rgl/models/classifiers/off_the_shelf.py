@@ -23,13 +23,7 @@ BACKENDS = ('timm', 'open_clip', 'mmpretrain', 'transformers')
 def read_weights(path):
     """A state dict from a local ``.safetensors`` or torch file (safe
     loaders only), without DDP's ``module.`` prefix."""
-    if str(path).endswith('.safetensors'):
-        if not osp.isfile(path):
-            raise CheckpointError(f'checkpoint file not found: {path}')
-        from safetensors.torch import load_file
-        state = load_file(path)
-    else:
-        state = load_state_dict_file(path)
+    state = load_state_dict_file(path)  # torch or .safetensors
     if not isinstance(state, dict):
         raise CheckpointError(f'{path}: expected a state dict')
     return {k[len('module.'):] if k.startswith('module.') else k: v
