@@ -87,3 +87,9 @@ def test_get_flops_shape_that_does_not_fit(tool):
 def test_dist_train_bad_num_procs(tool, nprocs):
     out = tool(['bash', 'tools/dist_train.sh', CFG, nprocs])
     _assert_one_clear_error(out, 'NUM_PROCS', repr(nprocs))
+
+
+@pytest.mark.parametrize('nprocs', ['0', 'two'])
+def test_dist_test_bad_num_procs(tool, nprocs):
+    out = tool(['bash', 'tools/dist_test.sh', CFG, nprocs])
+    _assert_one_clear_error(out, 'NUM_PROCS', repr(nprocs))
