@@ -60,6 +60,10 @@ def read_certify_tsv(path):
     """
     if not os.path.isfile(path):
         raise DataError(f'certification file not found: {path}')
+    with open(path, encoding='utf-8', errors='replace') as f:
+        header = f.readline().rstrip('\n').split('\t')
+    if tuple(header) != COLUMNS and set(COLUMNS[:5]) <= set(header):
+        return _read_by_column_names(path, header)
     lines, _ = read_complete_lines(path)
     if not lines:
         raise DataError(f'{path}: no certified images in the file')
@@ -69,4 +73,24 @@ def read_certify_tsv(path):
         out[key] = out[key].astype(np.int64)
     if out['correct'].max() > 1:
         out['correct'] = (out['predict'] == out['label']).astype(np.int64)
+    return out
+
+
+def _read_by_column_names(path, header):
+    """A TSV with other columns around locuslab's (e.g. the MDDS cascade's
+    ``idx label predict radius r_neg correct pred_uc corr_uc stage time``):
+    the five shared columns by name; any negative ``predict`` (the
+    cascade's -2) is an abstention."""
+    with open(path, encoding='utf-8', errors='replace') as f:
+        text = f.read()
+    lines = [ln.split('\t') for ln in text.split('\n')[1:-1]]
+    lines = [v for v in lines if len(v) == len(header)]  # complete rows
+    if not lines:
+        raise DataError(f'{path}: no certified images in the file')
+    col = {name: header.index(name) for name in COLUMNS[:5]}
+    out = {name: np.array([float(v[i]) for v in lines])
+           for name, i in col.items()}
+    for key in ('idx', 'label', 'predict', 'correct'):
+        out[key] = out[key].astype(np.int64)
+    out['predict'][out['predict'] < 0] = -1
     return out

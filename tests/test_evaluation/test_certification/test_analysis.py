@@ -94,3 +94,21 @@ def test_bad_files(tmp_path):
             _write(tmp_path, 'a\tb\tc\td\te\tf\n1\t2\t3\t4\t5\t6\n'))
     with pytest.raises(DataError, match='no certified images'):
         read_certify_tsv(_write(tmp_path, LOCUSLAB.splitlines()[0] + '\n'))
+
+
+def test_mdds_cascade_tsv_is_read_by_column_name(tmp_path):
+    """The cascade's 10 columns: the shared five by name, -2 abstains."""
+    from rgl.evaluation.certification import read_certify_tsv
+    path = tmp_path / 'mdds.tsv'
+    path.write_text(
+        'idx\tlabel\tpredict\tradius\tr_neg\tcorrect\tpred_uc\tcorr_uc'
+        '\tstage\ttime\n'
+        '0\t3\t3\t0.75\t0.1\t1\t3\t1\t1\t0:00:01\n'
+        '5\t2\t-2\t0.0\t0.0\t0\t2\t1\t2\t0:00:02\n'
+        '9\t1\t4\t0.25\t0.0\t0\t4\t0\t3\t0:00:01\n'
+        '12\t7\t7\t0.5')  # a half-written last row is ignored
+    got = read_certify_tsv(str(path))
+    assert got['idx'].tolist() == [0, 5, 9]
+    assert got['predict'].tolist() == [3, -1, 4]
+    assert got['radius'].tolist() == [0.75, 0.0, 0.25]
+    assert got['correct'].tolist() == [1, 0, 0]
