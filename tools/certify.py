@@ -26,9 +26,10 @@ import os
 import os.path as osp
 
 import torch
-from mmengine.config import DictAction
 
 import rgl  # noqa: F401  (weights_only-safe checkpoint loading)
+from rgl.evaluation.certification.cli import (add_run_arguments,
+                                              parse_run_args)
 from rgl.evaluation.certification.data import build_dataset
 from rgl.models.smoothing.noise import NOISE_BLOCK
 from rgl.utils.cli import run_cli
@@ -54,37 +55,12 @@ def parse_args(argv=None):
                    'the sigma of model.train_loss)')
     p.add_argument('--n0', '--N0', dest='n0', type=int,
                    help='selection draws (100)')
-    # --N / --max-idx: torchrun rejects --n and --max as ambiguous prefixes
-    # of its own options, even after the script name
     p.add_argument('--n', '--N', dest='n', type=int,
                    help='estimation draws (100000)')
     p.add_argument('--alpha', type=float, help='failure probability (0.001)')
     p.add_argument('--batch', type=int, help='noisy copies per forward '
                    'pass, shared across images (1000)')
-    p.add_argument('--skip', type=int, help='certify every skip-th image')
-    p.add_argument('--max', '--max-idx', dest='max', type=int,
-                   help='stop before this index (-1: all)')
-    p.add_argument('--split', help="dataset split ('test')")
-    p.add_argument('--seed', type=int, help='noise seed (0): image idx '
-                   'draws from its own streams seeded by (seed, idx)')
-    p.add_argument('--out', required=True, help='output TSV')
-    p.add_argument('--overwrite', action='store_true',
-                   help='replace an existing --out of another run')
-    p.add_argument('--images-per-step', type=int, default=None,
-                   help='images whose draws share batches (default: '
-                   'ceil(batch / n0), at most 64); results do not depend '
-                   'on it')
-    p.add_argument('--fp32', action='store_true',
-                   help='no autocast / channels-last on GPU')
-    p.add_argument('--device', default=None, help='cpu, cuda, cuda:1 ...')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction)
-    p.add_argument('--launcher', default='none',
-                   choices=['none', 'pytorch', 'slurm', 'mpi'])
-    p.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = p.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_run_args(add_run_arguments(p), argv)
 
 
 def resolve_settings(cfg, args):

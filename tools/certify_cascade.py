@@ -30,9 +30,10 @@ import os
 import os.path as osp
 
 import torch
-from mmengine.config import DictAction
 
 import rgl  # noqa: F401  (weights_only-safe checkpoint loading)
+from rgl.evaluation.certification.cli import (add_run_arguments,
+                                              parse_run_args)
 from rgl.evaluation.certification.data import build_dataset
 from rgl.utils.cli import run_cli
 from rgl.utils.config import check_writable, load_config
@@ -67,11 +68,6 @@ def parse_args(argv=None):
                    'stage s uses α/s (0.001)')
     p.add_argument('--batch', type=int, help='noisy copies per forward '
                    'pass, shared across images (1000)')
-    p.add_argument('--skip', type=int, help='every skip-th image (1)')
-    p.add_argument('--max', '--max-idx', dest='max', type=int,
-                   help='stop before this index (-1: all)')
-    p.add_argument('--split', help="dataset split ('test')")
-    p.add_argument('--seed', type=int, help='noise seed (0)')
     p.add_argument('--predict', action='store_true',
                    help='threshold prediction mode instead of certification')
     p.add_argument('--unif-w', dest='unif_w', type=float,
@@ -80,23 +76,7 @@ def parse_args(argv=None):
                    help='--predict: refuse a firing stage that an earlier '
                    "stage's R_neg does not exclude (the released script "
                    'skips this check)')
-    p.add_argument('--out', required=True, help='output TSV')
-    p.add_argument('--overwrite', action='store_true',
-                   help='replace an existing --out of another run')
-    p.add_argument('--images-per-step', type=int, default=None,
-                   help='images whose draws share batches (default: '
-                   'ceil(batch / n0), at most 64)')
-    p.add_argument('--fp32', action='store_true',
-                   help='no autocast / channels-last on GPU')
-    p.add_argument('--device', default=None, help='cpu, cuda, cuda:1 ...')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction)
-    p.add_argument('--launcher', default='none',
-                   choices=['none', 'pytorch', 'slurm', 'mpi'])
-    p.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = p.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_run_args(add_run_arguments(p), argv)
 
 
 def resolve_settings(cfg, args):
