@@ -102,11 +102,16 @@ class DiffusionTransformer(nn.Module):
         self.pos_embed = nn.Parameter(
             sincos_2d(d, self.grid_size)[None], requires_grad=False)
         self.blocks = nn.ModuleList([
-            AdaLNZeroBlock(d, self.num_heads, mlp_ratio, qk_norm)
-            for _ in range(self.depth)
+            self.build_block(i, d, self.num_heads, mlp_ratio, qk_norm)
+            for i in range(self.depth)
         ])
         self.final_layer = FinalLayer(d, self.patch_size, self.out_channels)
         self.init_weights()
+
+    def build_block(self, index, hidden_size, num_heads, mlp_ratio, qk_norm):
+        """Block ``index``: an adaLN-Zero block. Variants (e.g. LightningDiT
+        blocks) override this; ``forward`` only needs ``block(x, c)``."""
+        return AdaLNZeroBlock(hidden_size, num_heads, mlp_ratio, qk_norm)
 
     def init_weights(self):
         """DiT's initialisation: xavier Linears, N(0, 0.02) embeddings, and
