@@ -117,6 +117,8 @@ def main(argv=None):
         for s in severities:
             check_corruption(name, s)
     seed = rel.get('seed', 0) if args.seed is None else args.seed
+    # frost photographs (None: rgl's procedural texture, docs/methods/nib.md)
+    texture_dir = rel.get('frost_texture_dir')
     batch_size = args.batch_size or rel.get('batch_size', 256)
     device = torch.device(args.device or (
         'cuda' if torch.cuda.is_available() else 'cpu'))
@@ -144,7 +146,8 @@ def main(argv=None):
             # image i of this (corruption, severity) draws from its own seed
             def transform(batch, start, k=k, s=s, name=name):
                 seeds = [(seed, k, s, start + i) for i in range(len(batch))]
-                return corrupt(batch, name, s, seeds=seeds)
+                return corrupt(batch, name, s, seeds=seeds,
+                               texture_dir=texture_dir)
 
             pred = predict(model, x, batch_size, device, transform)
             table[name][s] = 100 * (pred.argmax(1) == y).float().mean().item()

@@ -8,10 +8,16 @@ reliability = dict(
     # novelty detection: point `novel` at an out-of-distribution test set
     # (e.g. an ImageFolderDataset of the OBJECTS benchmark or SVHN)
     novel=None,
+    # the 15 corruptions of CIFAR-10-C
     corruptions=[
         'gaussian_noise', 'shot_noise', 'impulse_noise', 'defocus_blur',
-        'zoom_blur', 'contrast', 'brightness', 'pixelate', 'jpeg_compression'
+        'glass_blur', 'motion_blur', 'zoom_blur', 'snow', 'frost', 'fog',
+        'brightness', 'contrast', 'elastic_transform', 'pixelate',
+        'jpeg_compression'
     ],
+    # a folder with the six frost photographs of Hendrycks & Dietterich's
+    # generator; None uses rgl's procedural frost texture (not the photos)
+    frost_texture_dir=None,
     severities=[1, 2, 3, 4, 5],
     batch_size=500,
     seed=0)

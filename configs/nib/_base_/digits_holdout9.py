@@ -33,6 +33,9 @@ reliability = dict(
         dataset=dict(digits, split='test'),
         held_out=held_out,
         keep='novel'),
+    # the 9 corruptions of the measured proxy runs (configs/nib/README.md);
+    # add glass_blur, motion_blur, snow, frost, fog, elastic_transform for
+    # all 15
     corruptions=[
         'gaussian_noise', 'shot_noise', 'impulse_noise', 'defocus_blur',
         'zoom_blur', 'contrast', 'brightness', 'pixelate', 'jpeg_compression'
