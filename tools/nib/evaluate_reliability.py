@@ -50,7 +50,8 @@ def parse_args(argv=None):
 def build_classifier(cfg, checkpoint, device):
     from mmengine.registry import DefaultScope
 
-    import rgl.models.ib  # noqa: F401  (NIB parts and HeldOutClassDataset)
+    import rgl.models.ib  # noqa: F401  (NIB parts; rgl.datasets registers
+    # HeldOutClassDataset)
     from rgl.registry import MODELS
     from rgl.utils.checkpoint import load_model_weights
     model_cfg = {k: v for k, v in cfg.model.items() if k != 'train_loss'}

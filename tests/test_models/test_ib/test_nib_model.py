@@ -4,9 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rgl.models.ib import (ChannelSplit, HeldOutClassDataset,
-                           NuisanceIBClassifier, TokenSplit, gaussian_kl,
-                           reverse_gradient)
+from rgl.models.ib import (ChannelSplit, NuisanceIBClassifier, TokenSplit,
+                           gaussian_kl, reverse_gradient)
 from rgl.utils.errors import ConfigError
 
 
@@ -141,20 +140,3 @@ def test_adversary_and_encoder_get_opposite_gradients():
         model.adversary(reverse_gradient(z_n2, 2.0)), y)
     (reversed_grad, ) = torch.autograd.grad(rev, z_n2)
     torch.testing.assert_close(reversed_grad, -2.0 * plain)
-
-
-def test_held_out_class_dataset_relabels_known_classes():
-    known = HeldOutClassDataset(dict(type='DigitsDataset', split='test'),
-                                held_out=(3, ))
-    novel = HeldOutClassDataset(dict(type='DigitsDataset', split='test'),
-                                held_out=(3, ), keep='novel')
-    assert len(known) + len(novel) == 360
-    assert known.metainfo['classes'] == ('0', '1', '2', '4', '5', '6', '7',
-                                         '8', '9')
-    labels = {int(known[i]['data_samples'].gt_label) for i in
-              range(len(known))}
-    assert labels == set(range(9))
-    assert {int(novel[i]['data_samples'].gt_label) for i in
-            range(len(novel))} == {3}
-    with pytest.raises(ConfigError, match='held_out'):
-        HeldOutClassDataset(dict(type='DigitsDataset'), held_out=(10, ))
