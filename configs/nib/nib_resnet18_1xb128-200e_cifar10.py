@@ -25,6 +25,10 @@ model = dict(
     beta=1e-3,
     rec_weight=1.0,
     adv_weight=0.1,
+    # the paper's AENIB: an adversarial auto-encoder matching z_n to
+    # N(0, I) (Figure 2); its weight is rgl's choice (the paper's value
+    # could not be read, docs/methods/nib.md)
+    prior_weight=1.0,
     adv_scale=1.0,
     adversary_hidden=256,
     # the CIFAR-10 statistics (applied inside the model; x stays in [0, 1]

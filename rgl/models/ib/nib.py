@@ -39,6 +39,20 @@ class NuisanceAdversary(nn.Module):
         return self.fc(F.relu(self.conv(z_n)).mean(dim=(2, 3)))
 
 
+class NuisancePriorDiscriminator(NuisanceAdversary):
+    """``d(z_n) -> logit``: the adversarial auto-encoder's discriminator.
+
+    It tells draws of the prior ``p(z_n) = N(0, I)`` (logit > 0) from
+    encoded nuisances (logit < 0); the encoder, behind a gradient reversal,
+    learns to make its ``z_n`` indistinguishable from the prior
+    (Makhzani et al., 2016), which is how the paper's AENIB regularises
+    ``z_n`` (docs/methods/nib.md).
+    """
+
+    def __init__(self, in_channels, hidden=128):
+        super().__init__(in_channels, 1, hidden)
+
+
 @MODELS.register_module()
 class NuisanceIBClassifier(BaseModel):
     """A classifier whose encoder also models the nuisance ``z_n`` of ``x``.
@@ -51,11 +65,17 @@ class NuisanceIBClassifier(BaseModel):
         L = CE(c(z), y)                       # max I(z; y)
           + β · KL(q(z|x) || N(0, I))         # min I(z; x)     (VIB)
           + λ_rec · ||x - D(z, z_n)||²        # max I(x; z, z_n)
+          + λ_prior · [BCE(d(ε), 1)            # q(z_n) -> N(0, I)
+                       + BCE(d(GRL_η(z_n)), 0)]   (adversarial AE)
           + λ_adv · CE(a(GRL_η(z_n)), y)      # I(z_n; y) -> 0  (adversary)
 
     ``GRL_η`` passes ``z_n`` unchanged and multiplies the gradient by
     ``-η``: the adversary ``a`` learns to predict ``y`` from ``z_n`` while
-    the encoder learns to remove that information.
+    the encoder learns to remove that information, and the discriminator
+    ``d`` learns to tell prior draws ``ε ~ N(0, I)`` from ``z_n`` while the
+    encoder learns to match the prior. The paper describes its model as
+    an adversarial auto-encoder inside a variational IB (the prior term);
+    the label adversary is rgl's addition, off with ``adv_weight=0``.
 
     At test time ``logits(x) = c(μ(h))``: the classifier interface that
     smoothing wraps and certification queries, like ``ImageClassifier``.
@@ -74,8 +94,10 @@ class NuisanceIBClassifier(BaseModel):
         beta (float): β of the VIB term; 0 with ``stochastic=False`` gives a
             deterministic ``z = μ(h)``.
         rec_weight (float): λ_rec.
-        adv_weight (float): λ_adv.
-        adv_scale (float): η, the gradient-reversal scale.
+        adv_weight (float): λ_adv of the label adversary on ``z_n``.
+        prior_weight (float): λ_prior of the adversarial auto-encoder term
+            matching ``z_n`` to ``N(0, I)`` (0: off).
+        adv_scale (float): η, the gradient-reversal scale of both games.
         adversary_hidden (int): channels of the adversary.
         stochastic (bool): sample ``z`` by reparametrisation in training.
         mean, std (Sequence[float], optional): normalisation of the [0, 1]
@@ -92,6 +114,7 @@ class NuisanceIBClassifier(BaseModel):
                  beta=1e-3,
                  rec_weight=1.0,
                  adv_weight=1.0,
+                 prior_weight=0.0,
                  adv_scale=1.0,
                  adversary_hidden=128,
                  stochastic=True,
@@ -108,6 +131,7 @@ class NuisanceIBClassifier(BaseModel):
                               f'got {num_classes!r}')
         for key, value in dict(beta=beta, rec_weight=rec_weight,
                                adv_weight=adv_weight,
+                               prior_weight=prior_weight,
                                adv_scale=adv_scale).items():
             if not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(f'model.{key} must be a number >= 0, got '
@@ -137,6 +161,11 @@ class NuisanceIBClassifier(BaseModel):
         self.decoder = build_module(decoder)
         self.adversary = NuisanceAdversary(n_dim, num_classes,
                                            adversary_hidden)
+        self.prior_weight = float(prior_weight)
+        # built only when used, so checkpoints without it still load
+        # strictly
+        self.prior_discriminator = (NuisancePriorDiscriminator(
+            n_dim, adversary_hidden) if self.prior_weight > 0 else None)
         self.beta = float(beta)
         self.rec_weight = float(rec_weight)
         self.adv_weight = float(adv_weight)
@@ -185,7 +214,23 @@ class NuisanceIBClassifier(BaseModel):
             adv_logits, labels)
         with torch.no_grad():  # logged: near chance when z_n is label-free
             losses['adv_acc'] = (adv_logits.argmax(1) == labels).float().mean()
+        if self.prior_discriminator is not None:
+            losses.update(self.prior_loss(z_n))
         return losses
+
+    def prior_loss(self, z_n):
+        """The adversarial auto-encoder term: ``d`` descends
+        ``BCE(d(ε), 1) + BCE(d(z_n), 0)``, the encoder ascends it (× η)."""
+        prior = torch.randn_like(z_n)
+        real = self.prior_discriminator(prior)
+        fake = self.prior_discriminator(
+            reverse_gradient(z_n, self.adv_scale))
+        loss = (F.binary_cross_entropy_with_logits(
+            real, torch.ones_like(real)) + F.binary_cross_entropy_with_logits(
+                fake, torch.zeros_like(fake)))
+        with torch.no_grad():  # logged: 0.5 when q(z_n) matches the prior
+            acc = torch.cat([real > 0, fake < 0]).float().mean()
+        return dict(loss_prior=self.prior_weight * loss, prior_disc_acc=acc)
 
     def forward(self, inputs, data_samples=None, mode='tensor'):
         if mode == 'tensor':

@@ -140,3 +140,34 @@ def test_adversary_and_encoder_get_opposite_gradients():
         model.adversary(reverse_gradient(z_n2, 2.0)), y)
     (reversed_grad, ) = torch.autograd.grad(rev, z_n2)
     torch.testing.assert_close(reversed_grad, -2.0 * plain)
+
+
+def test_adversarial_autoencoder_prior_term():
+    torch.manual_seed(0)
+    plain = tiny_cnn_nib()
+    assert plain.prior_discriminator is None  # state dict unchanged
+    assert 'loss_prior' not in plain.loss(torch.rand(2, 1, 8, 8),
+                                          torch.tensor([0, 1]))
+    model = tiny_cnn_nib(prior_weight=0.7, adv_scale=2.0).eval()
+    x, y = torch.rand(4, 1, 8, 8), torch.tensor([0, 1, 2, 1])
+    torch.manual_seed(1)
+    losses = model.loss(x, y)
+    # by hand: the same prior draw (randn_like after the same draws)
+    torch.manual_seed(1)
+    z_n = model.backbone((x - 0.5) / 0.5)[:, 8:]
+    eps = torch.randn_like(z_n)
+    d = model.prior_discriminator
+    bce = F.binary_cross_entropy_with_logits
+    expected = bce(d(eps), torch.ones(4, 1)) + bce(d(z_n),
+                                                     torch.zeros(4, 1))
+    torch.testing.assert_close(losses['loss_prior'], 0.7 * expected)
+    assert 0 <= losses['prior_disc_acc'] <= 1
+    # the encoder ascends what the discriminator descends (scale η = 2)
+    z = z_n.detach().requires_grad_()
+    loss = bce(d(reverse_gradient(z, 2.0)), torch.zeros(4, 1))
+    (rev, ) = torch.autograd.grad(loss, z)
+    z2 = z_n.detach().requires_grad_()
+    (fwd, ) = torch.autograd.grad(bce(d(z2), torch.zeros(4, 1)), z2)
+    torch.testing.assert_close(rev, -2.0 * fwd)
+    with pytest.raises(ConfigError, match='model.prior_weight'):
+        tiny_cnn_nib(prior_weight=-1)
