@@ -158,8 +158,8 @@ def test_adversarial_autoencoder_prior_term():
     eps = torch.randn_like(z_n)
     d = model.prior_discriminator
     bce = F.binary_cross_entropy_with_logits
-    expected = bce(d(eps), torch.ones(4, 1)) + bce(d(z_n),
-                                                     torch.zeros(4, 1))
+    expected = (bce(d(eps), torch.ones(4, 1)) +
+                bce(d(z_n), torch.zeros(4, 1)))
     torch.testing.assert_close(losses['loss_prior'], 0.7 * expected)
     assert 0 <= losses['prior_disc_acc'] <= 1
     # the encoder ascends what the discriminator descends (scale η = 2)
