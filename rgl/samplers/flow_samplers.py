@@ -6,6 +6,7 @@ samplers), the network runs in its own dtype.
 """
 import torch
 
+from rgl.models.generative.interpolants import time_shift
 from rgl.registry import SAMPLERS
 from rgl.utils.errors import ConfigError
 from .guidance import guidance_active, guided_call, progress, randn_like
@@ -35,16 +36,28 @@ class FlowSampler:
         num_steps (int): number of time steps.
         cfg_scale (float): guidance scale s (1 = off).
         guidance_interval (tuple): ``(low, high)`` times where CFG applies.
+        time_shift (float): s of the timestep shift t' = s·t/(1 + (s−1)·t)
+            applied to the time grid (1: off; s > 1 spends more steps near
+            noise). LightningDiT's ``timestep_shift: 0.3`` (data-at-one
+            convention) is ``time_shift=1/0.3`` here.
     """
 
     def __init__(self, num_steps=50, cfg_scale=1.0,
-                 guidance_interval=(0.0, 1.0)):
+                 guidance_interval=(0.0, 1.0), time_shift=1.0):
         if int(num_steps) < 1:
             raise ConfigError(f'sampler.num_steps must be >= 1, got '
                               f'{num_steps}')
+        if float(time_shift) <= 0:
+            raise ConfigError(f'sampler.time_shift must be > 0, got '
+                              f'{time_shift}')
         self.num_steps = int(num_steps)
         self.cfg_scale = float(cfg_scale)
         self.guidance_interval = tuple(guidance_interval)
+        self.time_shift = float(time_shift)
+
+    def shifted(self, times):
+        """The time grid after the timestep shift."""
+        return time_shift(times, self.time_shift)
 
     def velocity(self, model_fn, x, t, y, null_label):
         """The (guided) velocity at scalar time t for the float64 state x."""
@@ -75,7 +88,8 @@ class ODESampler(FlowSampler):
     @torch.no_grad()
     def __call__(self, model_fn, noise, labels, null_label, process=None,
                  generator=None, show_progress=False):
-        times = torch.linspace(1, 0, self.num_steps + 1, dtype=torch.float64)
+        times = self.shifted(
+            torch.linspace(1, 0, self.num_steps + 1, dtype=torch.float64))
         x = noise.to(torch.float64)
         steps = list(zip(times[:-1].tolist(), times[1:].tolist()))
         for i, (t_cur, t_next) in enumerate(
@@ -131,8 +145,9 @@ class SDESampler(FlowSampler):
         if process is None:
             raise ConfigError('SDESampler needs `process`, the model\'s '
                               'interpolant, to turn velocities into scores')
-        times = torch.linspace(1, self.t_last, self.num_steps,
-                               dtype=torch.float64).tolist() + [0.0]
+        times = self.shifted(
+            torch.linspace(1, self.t_last, self.num_steps,
+                           dtype=torch.float64)).tolist() + [0.0]
         x = noise.to(torch.float64)
         steps = list(zip(times[:-2], times[1:-1]))
         for t_cur, t_next in progress(steps, show_progress, 'SDE'):

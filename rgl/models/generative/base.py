@@ -165,6 +165,13 @@ class GenerativeAlgorithm(BaseModel):
         """``dict(loss_...)`` of one noisy forward pass; subclasses."""
         raise NotImplementedError
 
+    def encode_targets(self, images01, features):
+        """``(features, extra)``: the first aligner's target features
+        (``None``: its encoders run on ``images01``) and extra keyword
+        inputs of :meth:`denoising_loss` that come from the encoders (REG's
+        class token). Plain algorithms add nothing."""
+        return features, {}
+
     def forward(self, inputs, data_samples=None, images=None, features=None,
                 input_space=None, mode='loss'):
         """``input_space``: ``'pixel'`` or ``'latent'``, as the data
@@ -183,7 +190,8 @@ class GenerativeAlgorithm(BaseModel):
                     'features with --encoder and set LatentDataset.features')
             y = self.drop_labels(
                 self.labels_of(data_samples, x.shape[0], x.device))
-            losses = self.denoising_loss(x, y)
+            features, extra = self.encode_targets(images01, features)
+            losses = self.denoising_loss(x, y, **extra)
             for i, aligner in enumerate(self.aligners):
                 feats = features if i == 0 else None
                 for key, value in aligner.loss(images01, feats).items():
@@ -198,9 +206,10 @@ class GenerativeAlgorithm(BaseModel):
                 ds.set_field(img, 'gen_image')
             return data_samples
         if mode == 'tensor':
-            x, _ = self.to_model_space(inputs, images, input_space)
+            x, images01 = self.to_model_space(inputs, images, input_space)
             y = self.labels_of(data_samples, x.shape[0], x.device)
-            return self.denoising_loss(x, y)
+            _, extra = self.encode_targets(images01, features)
+            return self.denoising_loss(x, y, **extra)
         raise ValueError(f'mode must be loss, predict or tensor, got {mode}')
 
     # -- sampling ---------------------------------------------------------
@@ -212,6 +221,28 @@ class GenerativeAlgorithm(BaseModel):
 
     def network(self, x, t, y):
         return self.backbone(x, t, y)
+
+    @property
+    def sampling_network(self):
+        """``f(state, t, y)`` the samplers integrate; the network itself
+        unless the state carries more than the latents (REG)."""
+        return self.network
+
+    @staticmethod
+    def randn(shape, generator, device):
+        """Standard normal noise drawn from ``generator`` on its own
+        device (a fixed seed reproduces across devices)."""
+        gen_device = generator.device if generator is not None else device
+        return torch.randn(shape, generator=generator,
+                           device=gen_device).to(device)
+
+    def initial_state(self, noise, generator=None):
+        """The sampler's starting state for latent noise x_T."""
+        return noise
+
+    def final_latents(self, state):
+        """The latents of the sampler's final state."""
+        return state
 
     @torch.no_grad()
     def sample(self, labels, sampler=None, noise=None, generator=None,
@@ -236,17 +267,17 @@ class GenerativeAlgorithm(BaseModel):
         if noise is None:
             shape = (labels.shape[0], b.in_channels, b.input_size,
                      b.input_size)
-            gen_device = generator.device if generator is not None else device
-            noise = torch.randn(shape, generator=generator,
-                                device=gen_device).to(device)
+            noise = self.randn(shape, generator, device)
+        state = self.initial_state(noise.to(device), generator)
         was_training = self.training
         self.eval()
         try:
-            x = step(self.network, noise.to(device), labels, self.null_label,
+            x = step(self.sampling_network, state, labels, self.null_label,
                      process=self.process, generator=generator,
                      show_progress=show_progress)
         finally:
             self.train(was_training)
+        x = self.final_latents(x)
         if return_latents:
             return x
         return self.to_images(x)

@@ -79,13 +79,50 @@ def build_interpolant(cfg):
     return MODELS.build(cfg)
 
 
-def sample_time(n, weighting='uniform', device=None, generator=None):
-    """t ∈ (0, 1) per sample: ``'uniform'`` t ~ U(0, 1), or ``'lognormal'``
-    t = σ/(1 + σ) with σ = exp(N(0, 1)) (concentrated near t = ½)."""
+def time_shift(t, shift=1.0):
+    """SD3/LightningDiT timestep shift in rgl's convention (t = 1 is noise):
+
+        t' = s·t / (1 + (s − 1)·t).
+
+    s = 1 is the identity; the map is increasing on [0, 1] with t' = 0 at 0
+    and 1 at 1, and s > 1 moves every time towards noise (more steps and
+    training samples at high noise, as high-resolution or high-dimensional
+    latents need). Data-at-one codebases write the same map with 1/s:
+    LightningDiT's ``timestep_shift: 0.3`` is s = 1/0.3 here, and DDT's
+    ``shift_respace_fn(t, shift)`` is s = shift.
+
+    Works on floats and tensors.
+    """
+    if shift == 1:
+        return t
+    if shift <= 0:
+        raise ConfigError(f'time shift must be > 0, got {shift}')
+    return shift * t / (1 + (shift - 1) * t)
+
+
+TIME_WEIGHTINGS = ('uniform', 'lognormal')
+
+
+def sample_time(n, weighting='uniform', device=None, generator=None,
+                mean=0.0, std=1.0, shift=1.0):
+    """t ∈ (0, 1) per sample.
+
+    ``'uniform'``: t ~ U(0, 1). ``'lognormal'``: t = σ/(1 + σ) with
+    log σ ~ N(mean, std²), i.e. t = sigmoid(u), u ~ N(mean, std²) (REPA's
+    and DDT's ``lognormal``, SD3's logit-normal; concentrated near t = ½ for
+    mean 0). ``shift`` then applies :func:`time_shift`.
+    """
     if weighting == 'uniform':
-        return torch.rand(n, device=device, generator=generator)
-    if weighting == 'lognormal':
-        sigma = torch.randn(n, device=device, generator=generator).exp()
-        return sigma / (1 + sigma)
-    raise ConfigError(f"time weighting must be 'uniform' or 'lognormal', got "
-                      f'{weighting!r}')
+        t = torch.rand(n, device=device, generator=generator)
+    elif weighting == 'lognormal':
+        if std <= 0:
+            raise ConfigError(f'lognormal time std must be > 0, got {std}')
+        # σ/(1 + σ) rather than sigmoid(u): the same draws give the same t
+        # as before these options existed (bit-exact runs)
+        sigma = (torch.randn(n, device=device, generator=generator) * std +
+                 mean).exp()
+        t = sigma / (1 + sigma)
+    else:
+        raise ConfigError(f'time weighting must be one of '
+                          f'{list(TIME_WEIGHTINGS)}, got {weighting!r}')
+    return time_shift(t, shift)
