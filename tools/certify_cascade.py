@@ -14,14 +14,15 @@ are ``cascade.sigmas`` (largest first) with threshold ``cascade.skip_p``.
 
 Writes the reference's TSV ``idx label predict radius r_neg correct
 pred_uc corr_uc stage time`` (``predict`` −2: a stage could not decide,
-−1: no certificate; ``r_neg`` in the radius' [0, 1] pixel units, −100 when
-unset; ``pred_uc`` is the certified class, else the clean classifier's) and,
-beside it, ``OUT.cohen.tsv`` with the columns tools/analyze_certify.py
-reads. ``--predict`` writes ``idx label pred0 predict correct time stage
-c_max``. One flushed row per image; the noise of image ``i`` is drawn from
-``(seed, i)`` alone, so re-running the same command resumes a killed run
-with the same results, whatever the batch or process count. Another run's
-file is refused (``--overwrite`` replaces it).
+−1: no certificate; ``r_neg`` in the radius' [0, 1] pixel units, −100
+when unset; ``pred_uc`` is the certified class, else the clean
+classifier's). tools/analyze_certify.py reads it directly, by column
+name, and counts −2 as an abstention. ``--predict`` writes ``idx label
+pred0 predict correct time stage c_max``. One flushed row per image; the
+noise of image ``i`` is drawn from ``(seed, i)`` alone, so re-running the
+same command resumes a killed run with the same results, whatever the
+batch or process count. Another run's file is refused (``--overwrite``
+replaces it).
 """
 import argparse
 import datetime
@@ -210,19 +211,6 @@ def predict_rows(cascade, x, idxs, labels, s, seeds, check_earlier):
                str(r['stage']), '{:.4}'.format(r['c_max'])]
 
 
-def write_cohen_tsv(path, rows):
-    """``OUT.cohen.tsv``: the certificate in locuslab's columns."""
-    from rgl.evaluation.certification import HEADER, format_row
-    with open(path + '.cohen.tsv', 'w') as f:
-        f.write(HEADER + '\n')
-        for line in rows:
-            v = line.split('\t')
-            # a cascade abstention (-2) is an abstention (-1) there
-            row = format_row(int(v[0]), int(v[1]), max(int(v[2]), -1),
-                             float(v[3]), int(v[5]), 0.0).split('\t')
-            f.write('\t'.join(row[:5] + [v[9]]) + '\n')
-
-
 def main(argv=None):
     args = parse_args(argv)
     check_writable(args.out, flag='--out')
@@ -296,10 +284,9 @@ def main(argv=None):
             print(f'{args.out}: {len(rows)} images, accuracy '
                   f'{100 * acc:.1f}%')
         else:
-            write_cohen_tsv(args.out, rows)
             from rgl.evaluation.certification import (read_certify_tsv,
                                                       summarize)
-            summary = summarize(read_certify_tsv(args.out + '.cohen.tsv'),
+            summary = summarize(read_certify_tsv(args.out),
                                 [0.0, 0.25, 0.5, 0.75, 1.0])
             accs = ', '.join(f'{r:g}: {100 * a:.1f}%' for r, a in zip(
                 summary['radii'], summary['certified_accuracy']))

@@ -1,7 +1,9 @@
 """tools/certify_cascade.py end to end on digits: certify, resume after a
-cut, per-image seeds, the Cohen export read by tools/analyze_certify.py,
+cut, per-image seeds, the cascade TSV read by tools/analyze_certify.py,
 threshold prediction, and errors naming the key."""
 import importlib.util
+import json
+import os.path as osp
 
 import pytest
 import torch
@@ -72,12 +74,22 @@ def test_certify_cascade_resume_seeds_and_errors(tool, tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     assert _rows(tsv) == rows
 
-    # the export that tools/analyze_certify.py reads
+    # tools/analyze_certify.py reads the cascade's own TSV (no second file)
+    assert not osp.exists(tsv + '.cohen.tsv')
     md = tmp_path / 't.md'
-    out = tool(['tools/analyze_certify.py', tsv + '.cohen.tsv', '--names',
-                'MDDS', '--radii', '0', '0.5', '--markdown', str(md)])
+    out = tool(['tools/analyze_certify.py', tsv, '--names', 'MDDS',
+                '--radii', '0', '0.5', '--markdown', str(md),
+                '--json', str(tmp_path / 't.json')])
     assert out.returncode == 0, out.stderr[-3000:]
     assert 'MDDS' in md.read_text()
+    summary = json.load(open(tmp_path / 't.json'))['MDDS']
+    # by hand from the rows: a -2 abstention is no certificate
+    for r, acc in zip((0.0, 0.5), summary['certified_accuracy']):
+        want = sum(int(v[2]) == int(v[1]) and float(v[3]) >= r
+                   for v in rows) / len(rows)
+        assert acc == pytest.approx(want)
+    assert summary['abstain_rate'] == pytest.approx(
+        sum(int(v[2]) < 0 for v in rows) / len(rows))
 
     # another run's file is refused; bad cascades name their key (in
     # process: the exit status 2 of a ConfigError is run_cli's, tested once)

@@ -70,7 +70,7 @@ class ADMDenoiser(DiscreteDiffusionDenoiser):
         checkpoint_prefix (str): keys of the UNet inside the checkpoint,
             e.g. ``'denoiser.unet.'`` after ``DenoiserFinetuner``.
         **kwargs: ``multistep``, ``clip_denoised``, ``autocast``,
-            ``channels_last``, ``max_batch``, ``generator``.
+            ``channels_last``, ``max_batch``, ``seed``.
     """
 
     def __init__(self, unet, checkpoint=None, num_timesteps=1000,

@@ -5,6 +5,7 @@ a denoiser returns an estimate of ``x`` on [0, 1] that any classifier can
 take (denoised smoothing; Salman et al. 2020, Carlini et al. 2023).
 """
 import contextlib
+import hashlib
 
 import numpy as np
 import torch
@@ -16,6 +17,27 @@ from .schedules import ddpm_input_scale, match_timestep
 
 _AUTOCAST = {None: None, 'bf16': torch.bfloat16, 'bfloat16': torch.bfloat16,
              'fp16': torch.float16, 'float16': torch.float16}
+
+
+_MASK64 = (1 << 64) - 1
+
+
+def row_noise_bases(x, seed):
+    """One 64-bit base seed per row of ``x``: ``blake2b(seed, row bits)``.
+
+    A row of a certification batch is one draw ``x_b + δ_{b,i}``, itself a
+    function of (seed, image index, draw) (``rgl.models.smoothing.noise``),
+    and its float32 bits do not depend on the rows around it. Seeding the
+    row's own noise from them keeps the multistep denoiser's noise a
+    function of the image and the draw alone: the result does not depend on
+    the batch size, on which images share a batch, on ``max_batch`` or on
+    a resumed run.
+    """
+    rows = x.detach().float().contiguous().cpu().numpy()
+    prefix = repr(('rgl.multistep', int(seed))).encode()
+    return [int.from_bytes(hashlib.blake2b(prefix + row.tobytes(),
+                                           digest_size=8).digest(), 'little')
+            for row in rows]
 
 
 def check_denoise_sigma(sigma, key='sigma'):
@@ -78,8 +100,16 @@ class OneShotDenoiser(nn.Module):
         raise NotImplementedError
 
     def predict_x0(self, x, sigma_prime):
-        """``x̂'_0`` (N, C, H, W) on [−1, 1] from ``x = x' + δ'``."""
+        """``x̂'_0`` (N, C, H, W) on [−1, 1] from ``x = x' + δ'``.
+
+        A stochastic backend also takes ``noise_bases`` (one seed base per
+        row, see :meth:`noise_bases`)."""
         raise NotImplementedError
+
+    def noise_bases(self, x_noisy):
+        """Per-row seed bases of a stochastic denoiser; ``None`` (the
+        default): the denoiser draws no noise."""
+        return None
 
     # -- interface ----------------------------------------------------------
     def _context(self, device):
@@ -137,11 +167,15 @@ class OneShotDenoiser(nn.Module):
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         step = self.max_batch or x.shape[0]
+        bases = self.noise_bases(x_noisy)
         outs = []
         with self._context(x.device):
             for start in range(0, x.shape[0], step):
+                extra = {} if bases is None else dict(
+                    noise_bases=bases[start:start + step])
                 outs.append(self.predict_x0(x[start:start + step],
-                                            2.0 * float(sigma)).float())
+                                            2.0 * float(sigma),
+                                            **extra).float())
         x0 = outs[0] if len(outs) == 1 else torch.cat(outs)
         if self.clip_denoised:
             x0 = x0.clamp(-1, 1)
@@ -161,7 +195,11 @@ class DiscreteDiffusionDenoiser(OneShotDenoiser):
     ``multistep=True`` instead runs the ancestral sampler ``p(x_{s−1} |
     x_s)`` for s = t−1, …, 0 from ``x_t`` and returns its last sample, as the
     reference's ``denoise(..., multistep=True)`` does (t network calls and
-    fresh noise at every step, drawn from ``generator``).
+    fresh noise at every step). The noise of a row at step s is drawn from
+    its own generator, seeded ``base + s`` with ``base = blake2b(seed, the
+    row's input bits)`` (:func:`row_noise_bases`): in certification a row
+    is the draw ``i`` of image ``b``, so its noise is a function of (seed,
+    image index, draw) and never of the batch it shares.
 
     Args:
         betas (array): β of the schedule the network was trained on.
@@ -170,12 +208,12 @@ class DiscreteDiffusionDenoiser(OneShotDenoiser):
             ``'v_prediction'``. A second set of C channels (learned Σ, the
             interpolation v of iDDPM) is ignored by the one-shot step.
         multistep (bool): the reference's multi-step option.
-        generator (torch.Generator, optional): noise of ``multistep``.
+        seed (int): seed of the ``multistep`` noise.
         **kwargs: see :class:`OneShotDenoiser`.
     """
 
     def __init__(self, betas, prediction_type='epsilon', multistep=False,
-                 generator=None, **kwargs):
+                 seed=0, **kwargs):
         super().__init__(**kwargs)
         if prediction_type not in ('epsilon', 'sample', 'v_prediction'):
             raise ConfigError("denoiser.prediction_type must be 'epsilon', "
@@ -185,8 +223,10 @@ class DiscreteDiffusionDenoiser(OneShotDenoiser):
         self.alphas_cumprod = self.diffusion.alphas_cumprod
         self.num_timesteps = self.diffusion.num_timesteps
         self.prediction_type = prediction_type
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise ConfigError(f'denoiser.seed must be an int, got {seed!r}')
         self.multistep = bool(multistep)
-        self.generator = generator
+        self.seed = int(seed)
         self._t_cache = {}
 
     def model_output(self, x_t, t):
@@ -221,19 +261,37 @@ class DiscreteDiffusionDenoiser(OneShotDenoiser):
             eps = s1a * x_t + sa * pred
         return eps, x0
 
-    def predict_x0(self, x, sigma_prime):
+    def noise_bases(self, x_noisy):
+        return row_noise_bases(x_noisy, self.seed) if self.multistep \
+            else None
+
+    def predict_x0(self, x, sigma_prime, noise_bases=None):
         t = self.timestep(sigma_prime)
         x_t = x * ddpm_input_scale(self.alphas_cumprod, t)
         steps = torch.full((x.shape[0], ), t, dtype=torch.long,
                            device=x.device)
         if not self.multistep:
             return self._eps_x0(self.model_output(x_t, steps), x_t, steps)[1]
-        return self._ancestral(x_t, t)
+        if noise_bases is None:
+            noise_bases = row_noise_bases(x, self.seed)
+        return self._ancestral(x_t, t, noise_bases)
 
-    def _ancestral(self, x_t, t):
+    @staticmethod
+    def _row_noise(like, bases, step):
+        """``(N, C, H, W)`` standard normal noise, row r from a generator
+        seeded ``bases[r] + step`` (one fixed-shape draw per row)."""
+        gen = torch.Generator(like.device)
+        noise = torch.empty(like.shape, dtype=torch.float32,
+                            device=like.device)
+        for r, base in enumerate(bases):
+            gen.manual_seed((base + step) & _MASK64)
+            noise[r].normal_(generator=gen)
+        return noise
+
+    def _ancestral(self, x_t, t, bases):
         """The reference's loop: ``p_sample`` at s = t−1, …, 0 (its range(t)
         starts one step below the matched t), clip x̂_0, add noise for
-        s > 0."""
+        s > 0 (per row, see :meth:`_row_noise`)."""
         out = x_t
         n = x_t.shape[0]
         c = x_t.shape[1]
@@ -248,8 +306,6 @@ class DiscreteDiffusionDenoiser(OneShotDenoiser):
             if s == 0:
                 out = mean
                 break
-            noise = torch.randn(out.shape, generator=self.generator,
-                                device=out.device if self.generator is None
-                                else self.generator.device).to(out.device)
+            noise = self._row_noise(out, bases, s)
             out = mean + (0.5 * log_var).exp() * noise
         return out

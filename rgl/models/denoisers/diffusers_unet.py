@@ -34,7 +34,7 @@ class DiffusersDenoiser(DiscreteDiffusionDenoiser):
         unet_subfolder, scheduler_subfolder (str, optional): override the
             subfolders.
         **kwargs: ``multistep``, ``clip_denoised``, ``autocast``,
-            ``channels_last``, ``max_batch``, ``generator``.
+            ``channels_last``, ``max_batch``, ``seed``.
 
     The scheduler's β, ``prediction_type`` (ε, sample or v) and
     ``variance_type`` (``learned*``: the second C output channels) are
