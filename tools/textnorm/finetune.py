@@ -3,7 +3,8 @@
 samples, KL-regularised policy gradient)::
 
     python tools/textnorm/finetune.py CONFIG --work-dir DIR \
-        [--pipeline LOCAL_PIPELINE_DIR] [--steps N] [--cfg-options K=V ...]
+        [--pipeline LOCAL_PIPELINE_DIR] [--steps N] [--resume] \
+        [--overwrite] [--cfg-options K=V ...]
 
 Every step logs the raw reward of each reward model, its calibrated
 (TextNorm) reward and the ensemble to ``DIR/log.jsonl``; every
@@ -12,6 +13,16 @@ Every step logs the raw reward of each reward model, its calibrated
 (``gallery_step{N}.png``), whose rewards go to
 ``DIR/eval.jsonl``. At the end it prints the steps where the raw
 reward rose while the calibrated one fell (reward hacking).
+
+Run identity and resume: ``DIR/run_identity.json`` records the method, the
+seed, the merged config (``train.steps`` aside, so a run can be extended)
+and the SHA-256 of the pipeline folder. A work dir of another run (or of
+no recorded run) is refused unless ``--overwrite``; one of the same run is
+refused unless ``--resume``, which continues from ``DIR/state_last.pt``
+(LoRA weights, AdamW state, RNG state and the logs up to the last save):
+every sample's noise is drawn from ``(seed, item index)``, so a resumed run
+reproduces the uninterrupted one bit for bit on the same machine and
+thread count.
 """
 import argparse
 import json
@@ -34,6 +45,10 @@ def parse_args(argv=None):
                    "(overrides the config's `pipeline`)")
     p.add_argument('--steps', type=int, help='override train.steps')
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--resume', action='store_true',
+                   help='continue the run in --work-dir from its last save')
+    p.add_argument('--overwrite', action='store_true',
+                   help="replace another run's (or an old) --work-dir")
     p.add_argument('--cfg-options', nargs='+', default=[])
     return p.parse_args(argv)
 
@@ -49,6 +64,53 @@ def save_gallery(images, path, ncol):
         r, c = divmod(i, ncol)
         grid[r * h:(r + 1) * h, c * w:(c + 1) * w] = x[i]
     Image.fromarray(grid).save(path)
+
+
+#: what the tool writes in --work-dir (claimed, resumed or overwritten)
+MEMBERS = ('log.jsonl', 'eval.jsonl', 'lora_step*.safetensors',
+           'gallery_step*.png', 'state_last.pt')
+
+
+def run_identity(args, cfg, pipeline):
+    """The run of this invocation: method, seed, merged config without
+    ``train.steps`` (a run may be extended) and the pipeline's SHA-256."""
+    import copy
+
+    from rgl.utils.run_identity import RunIdentity
+    config = copy.deepcopy(cfg.to_dict())
+    config.get('train', {}).pop('steps', None)
+    config.pop('pipeline', None)  # its content is hashed, not its path
+    return RunIdentity('textnorm_finetune',
+                       dict(method=config.get('method', 'pg'),
+                            seed=args.seed),
+                       config=config, checkpoint=pipeline)
+
+
+def save_state(path, step, policy, opt, history, evals):
+    """Everything a resume needs, written atomically."""
+    import torch
+    state = dict(step=step, lora=policy.lora_state_dict(),
+                 optimizer=opt.state_dict(),
+                 rng=torch.get_rng_state(), history=history, evals=evals)
+    torch.save(state, path + '.tmp')
+    os.replace(path + '.tmp', path)
+
+
+def load_state(path, policy, opt):
+    import torch
+
+    from rgl.utils.checkpoint import load_checkpoint_file
+    from rgl.utils.errors import CheckpointError
+    state = load_checkpoint_file(path)
+    missing = {'step', 'lora', 'optimizer', 'rng', 'history', 'evals'} - \
+        set(state)
+    if missing:
+        raise CheckpointError(f'{path}: not a finetune state (missing '
+                              f'{sorted(missing)})')
+    policy.load_lora_state_dict(state['lora'])
+    opt.load_state_dict(state['optimizer'])
+    torch.set_rng_state(state['rng'])
+    return state['step'], list(state['history']), list(state['evals'])
 
 
 def main(argv=None):
@@ -90,16 +152,30 @@ def main(argv=None):
     if not prompts:
         raise ConfigError('`prompts` (the training prompts) is empty')
     gallery_prompts = list(cfg.get('gallery_prompts', prompts[:4]))
+    from rgl.utils.run_identity import claim_output
+    identity = run_identity(args, cfg, pipeline)
+    resumed = claim_output(args.work_dir, identity, folder=True,
+                           members=MEMBERS, overwrite=args.overwrite,
+                           resume=args.resume)
+    state_path = osp.join(args.work_dir, 'state_last.pt')
+    if resumed and not osp.isfile(state_path):
+        raise ConfigError(f'{args.work_dir} has no {osp.basename(state_path)}'
+                          ' (the run stopped before its first save); pass '
+                          '--overwrite to start again')
     torch.manual_seed(args.seed)
     policy = DiffusionPolicy(pipeline, **cfg.get('policy', {}))
     reward = MODELS.build(cfg.reward)
     opt = torch.optim.AdamW(policy.lora_parameters(), lr=train['lr'])
-    os.makedirs(args.work_dir, exist_ok=True)
     log_path = osp.join(args.work_dir, 'log.jsonl')
     eval_path = osp.join(args.work_dir, 'eval.jsonl')
-    for path in (log_path, eval_path):
-        open(path, 'w').close()
-    evals = []
+    history, evals, done = [], [], 0
+    if resumed:
+        done, history, evals = load_state(state_path, policy, opt)
+        print(f'resuming {args.work_dir} after step {done}')
+    # the logs hold exactly the saved steps (a crash may have left more)
+    for path, records in ((log_path, history), (eval_path, evals)):
+        with open(path, 'w') as f:
+            f.writelines(json.dumps(r) + '\n' for r in records)
 
     def rewards_of(images, ps):
         out = reward.score_all(images, ps)
@@ -107,9 +183,12 @@ def main(argv=None):
             out['raw'][0]
         return obj.float(), out
 
-    history = []
-    bar = tqdm(range(1, train['steps'] + 1), desc=f'{method} fine-tuning',
-               file=sys.stdout, disable=None)
+    if done >= train['steps']:
+        print(f'nothing to do: {args.work_dir} already has {done} steps '
+              f'(train.steps = {train["steps"]})')
+        return
+    bar = tqdm(range(done + 1, train['steps'] + 1),
+               desc=f'{method} fine-tuning', file=sys.stdout, disable=None)
     for step in bar:
         bs = train['batch_size']
         start = (step - 1) * bs
@@ -159,6 +238,7 @@ def main(argv=None):
             evals.append(ev_rec)
             with open(eval_path, 'a') as f:
                 f.write(json.dumps(ev_rec) + '\n')
+            save_state(state_path, step, policy, opt, history, evals)
     raw = [h['raw'][0] for h in history]
     cal = [h['calibrated'][0] for h in history]
     flagged = hacking_steps(raw, cal)
