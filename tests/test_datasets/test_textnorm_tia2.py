@@ -6,9 +6,10 @@ import pytest
 from scipy import stats
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from rgl.datasets.tia2 import (alignment_scores, ap_at_k, check_images,
-                               load_alignment_scores, load_human_labels,
-                               prompt_average, prompt_metrics)
+from rgl.datasets.tia2 import (check_images, load_alignment_scores,
+                               load_human_labels)
+from rgl.evaluation.metrics.ranking import (alignment_scores, ap_at_k,
+                                            prompt_average, prompt_metrics)
 from rgl.utils.errors import DataError
 
 DATA = osp.join(osp.dirname(osp.dirname(__file__)), 'data', 'tia2')

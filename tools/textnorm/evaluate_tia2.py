@@ -62,8 +62,8 @@ def parse_args(argv=None):
 
 
 def print_tables(files):
-    from rgl.datasets.tia2 import (format_table, load_alignment_scores,
-                                   prompt_average)
+    from rgl.datasets.tia2 import load_alignment_scores
+    from rgl.evaluation.metrics.ranking import format_table, prompt_average
     for path in files:
         scores = load_alignment_scores(path)
         print(format_table(prompt_average(scores),
@@ -127,9 +127,9 @@ def score(args):
     from tqdm import tqdm
 
     import rgl  # noqa: F401  (registers rgl's modules)
-    from rgl.datasets.tia2 import (alignment_scores, check_images,
-                                   format_table, load_human_labels,
-                                   prompt_average)
+    from rgl.datasets.tia2 import check_images, load_human_labels
+    from rgl.evaluation.metrics.ranking import (alignment_scores,
+                                                format_table, prompt_average)
     if not osp.isfile(args.config):
         raise ConfigError(f'config not found: {args.config}')
     cfg = Config.fromfile(args.config)

@@ -1,10 +1,7 @@
-"""TIA2 text-to-image alignment labels and prompt sets (TextNorm)."""
-from .io import check_images, load_alignment_scores, load_human_labels
-from .metrics import (METRICS, alignment_scores, ap_at_k, format_table,
-                      majority, prompt_average, prompt_metrics)
+"""TIA2 text-to-image alignment labels and prompt sets (TextNorm).
 
-__all__ = [
-    'check_images', 'load_alignment_scores', 'load_human_labels', 'METRICS',
-    'alignment_scores', 'ap_at_k', 'format_table', 'majority',
-    'prompt_average', 'prompt_metrics'
-]
+The per-prompt ranking metrics live in ``rgl.evaluation.metrics.ranking``.
+"""
+from .io import check_images, load_alignment_scores, load_human_labels
+
+__all__ = ['check_images', 'load_alignment_scores', 'load_human_labels']

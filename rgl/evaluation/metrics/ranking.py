@@ -1,5 +1,5 @@
-"""Per-prompt alignment metrics of a reward model against human labels,
-as in TIA2's ``alignment_scores_*.json``.
+"""Ranking metrics of a reward model against human labels, per prompt,
+as in TIA2's ``alignment_scores_*.json`` (TextNorm).
 
 For one prompt with images ``x_1..x_n``, rewards ``s_i`` and three binary
 votes per image:
@@ -18,7 +18,7 @@ left out, as in the released files.
 """
 import numpy as np
 
-from rgl.evaluation.metrics.anomaly import auroc, average_precision
+from .anomaly import auroc, average_precision
 
 METRICS = ('auroc', 'auprc', 'ap5', 'ap10', 'ap25', 'spearman', 'kendall')
 
