@@ -24,7 +24,7 @@ def _byte_symbols():
     return [chars[b] for b in range(256)]
 
 
-def _write_tokenizer_files(folder):
+def write_tokenizer_files(folder):
     """A CLIP BPE vocabulary of the 256 byte symbols (plain and with the
     end-of-word mark), a handful of merges and the two special tokens."""
     symbols = _byte_symbols()
@@ -58,7 +58,7 @@ def build_tiny_pipeline(folder, kind='instruct_pix2pix', seed=0,
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
     torch.manual_seed(seed)
     tok_dir = osp.join(folder, '_tokenizer_src')
-    vocab_size = _write_tokenizer_files(tok_dir)
+    vocab_size = write_tokenizer_files(tok_dir)
     tokenizer = CLIPTokenizer(osp.join(tok_dir, 'vocab.json'),
                               osp.join(tok_dir, 'merges.txt'),
                               model_max_length=16)

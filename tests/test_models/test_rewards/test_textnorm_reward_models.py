@@ -59,8 +59,8 @@ def _tiny_pickscore(folder):
     from transformers import (CLIPConfig, CLIPImageProcessor, CLIPModel,
                               CLIPTokenizer)
 
-    from rgl.models.distillers.tiny import _write_tokenizer_files
-    vocab_size = _write_tokenizer_files(folder)
+    from rgl.models.distillers.tiny import write_tokenizer_files
+    vocab_size = write_tokenizer_files(folder)
     CLIPTokenizer(osp.join(folder, 'vocab.json'),
                   osp.join(folder, 'merges.txt'),
                   model_max_length=32).save_pretrained(folder)
