@@ -9,15 +9,8 @@ from rgl.registry import MODELS
 from rgl.utils.errors import ConfigError
 from ..utils.feature_tap import FeatureTap
 from ..utils.token_grid import as_tokens, describe_grid, match_token_grid
-
-
-def build_projector(in_dim, projector_dim, out_dim):
-    """h_φ: Linear(D→2048)–SiLU–Linear(2048→2048)–SiLU–Linear(2048→D_enc),
-    applied to every token (REPA's 3-layer MLP)."""
-    return nn.Sequential(
-        nn.Linear(in_dim, projector_dim), nn.SiLU(),
-        nn.Linear(projector_dim, projector_dim), nn.SiLU(),
-        nn.Linear(projector_dim, out_dim))
+from .projectors import PROJECTORS, build_projector
+from .spatial_norm import parse_spatial_norm, spatial_normalize
 
 
 def infer_width(backbone):
@@ -58,6 +51,14 @@ class REPAAligner(nn.Module):
         encoder_dims (list[int], optional): D_k per encoder, to build the
             projectors without building the encoders (``encoders=[]``, e.g.
             for pre-extracted ``features`` or checkpoint conversion).
+        projector (str): ``'mlp'``, REPA's 3-layer MLP on every token, or
+            ``'conv'``, iREPA's ``Conv2d(k, padding=k//2)`` on the token
+            grid (``projector_dim`` is then unused).
+        projector_kernel_size (int): k of the conv projector (3).
+        spatial_norm (float | dict, optional): iREPA's spatial
+            normalisation of the targets, ``y ← (y − γ·mean_T y) /
+            (std_T y + ε)`` over the T tokens; a float is γ (iREPA: 0.6 on
+            SiT), a dict gives ``gamma`` and ``eps``. ``None``: off (REPA).
         resample_tokens (bool): allow target tokens on another grid than
             the tapped hidden state's (e.g. 16 x 16 DINOv2 tokens against an
             8 x 8 backbone): they are area-averaged or bilinearly
@@ -68,7 +69,15 @@ class REPAAligner(nn.Module):
 
     Call :meth:`bind` once with the backbone (the algorithm does), run the
     backbone, then :meth:`loss`.
+
+    ``alignment_enabled`` (True) switches the aligner off, e.g. from
+    :class:`~rgl.engine.hooks.AlignmentEarlyStopHook` (HASTE's early
+    stop): :meth:`loss` then runs no encoder and no projector and returns
+    its keys as exact zeros.
     """
+
+    #: the loss keys, returned as zeros while the aligner is switched off
+    loss_keys = ('loss_repa', 'repa_cos')
 
     def __init__(self,
                  encoders=(),
@@ -79,6 +88,9 @@ class REPAAligner(nn.Module):
                  projector_dim=2048,
                  loss_weight=0.5,
                  encoder_dims=None,
+                 projector='mlp',
+                 projector_kernel_size=3,
+                 spatial_norm=None,
                  resample_tokens=False):
         super().__init__()
         if (depth is None) == (layer is None):
@@ -110,6 +122,13 @@ class REPAAligner(nn.Module):
         self.in_dim, self.projector_dim = in_dim, projector_dim
         self.loss_weight = loss_weight
         self.resample_tokens = bool(resample_tokens)
+        if projector not in PROJECTORS:
+            raise ConfigError(f'REPAAligner.projector must be one of '
+                              f'{PROJECTORS}, got {projector!r}')
+        self.projector, self.projector_kernel_size = projector, \
+            int(projector_kernel_size)
+        self.spatial_norm = parse_spatial_norm(spatial_norm, 'REPAAligner')
+        self.alignment_enabled = True
         self.projectors = None
         self.tap = None
         self.num_prefix_tokens = 0
@@ -173,7 +192,8 @@ class REPAAligner(nn.Module):
         if self.projectors is None:
             self.in_dim = in_dim
             self.projectors = nn.ModuleList([
-                build_projector(in_dim, self.projector_dim, d)
+                build_projector(in_dim, self.projector_dim, d,
+                                self.projector, self.projector_kernel_size)
                 for d in self.encoder_dims
             ])
         return self
@@ -185,8 +205,28 @@ class REPAAligner(nn.Module):
 
     def project(self, hidden):
         """h_φ^k(h) for every encoder k: list of (N, T, D_k)."""
-        tokens = as_tokens(hidden)
-        return [proj(tokens) for proj in self.projectors]
+        # the conv projector takes feature maps as they are
+        inputs = hidden if self.projector == 'conv' and hidden.dim() == 4 \
+            else as_tokens(hidden)
+        return [proj(inputs) for proj in self.projectors]
+
+    def normalize_target(self, target):
+        """iREPA's spatial normalisation of y* when configured."""
+        if self.spatial_norm is None:
+            return target
+        return spatial_normalize(target, **self.spatial_norm)
+
+    def disabled_terms(self):
+        """The loss keys as exact zeros (no graph), for a switched-off
+        aligner: the logs keep their keys and the sum its value."""
+        param = next(self.parameters(), None)
+        device = param.device if param is not None else 'cpu'
+        return {key: torch.zeros((), device=device) for key in self.loss_keys}
+
+    def discard(self):
+        """Forget what the backbone recorded for a switched-off step."""
+        if self.tap is not None:
+            self.tap.output = None
 
     def match_grid(self, target, num_tokens, name):
         """The targets on the tapped layer's token grid; a different grid
@@ -215,6 +255,9 @@ class REPAAligner(nn.Module):
         tokens, one per encoder) skip the encoders."""
         if self.tap is None:
             raise RuntimeError('REPAAligner.bind(backbone) was not called')
+        if not self.alignment_enabled:
+            self.discard()
+            return self.disabled_terms()
         if features is None:
             if images is None:
                 raise ConfigError('REPAAligner.loss needs `images` or '
@@ -234,6 +277,7 @@ class REPAAligner(nn.Module):
                 else f'features[{k}]'
             target = self.match_grid(target.to(pred.device), pred.shape[1],
                                      name)
+            target = self.normalize_target(target)
             terms.append(self.negative_cosine(pred, target))
         neg_cos = torch.stack(terms).mean()
         return dict(loss_repa=self.loss_weight * neg_cos,

@@ -106,7 +106,16 @@ class LabelEmbedder(nn.Module):
 
 class Attention(nn.Module):
     """Multi-head self-attention with fused SDPA and optional qk-norm
-    (LayerNorm per head on q and k, as timm's ``qk_norm=True``)."""
+    (LayerNorm per head on q and k, as timm's ``qk_norm=True``).
+
+    Attention maps are materialised only on request: with
+    ``record_attention = True`` (set per module, e.g. by HASTE's aligner for
+    the blocks it aligns, only in training iterations that use them) the
+    block computes the logits ``S = q kᵀ / √d`` (N, H, T, T) explicitly,
+    keeps them in ``attention_logits`` (with their graph, so a loss on
+    ``softmax(S)`` trains q and k) and attends with ``softmax(S) v``.
+    Otherwise it runs fused SDPA and stores nothing.
+    """
 
     def __init__(self, dim, num_heads, qkv_bias=True, qk_norm=False):
         super().__init__()
@@ -115,20 +124,38 @@ class Attention(nn.Module):
                              'heads')
         self.num_heads = num_heads
         self.head_dim = dim // num_heads
+        self.scale = self.head_dim**-0.5
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.q_norm = nn.LayerNorm(self.head_dim) if qk_norm else \
             nn.Identity()
         self.k_norm = nn.LayerNorm(self.head_dim) if qk_norm else \
             nn.Identity()
         self.proj = nn.Linear(dim, dim)
+        self.record_attention = False
+        self.attention_logits = None
 
     def forward(self, x):
         n, t, d = x.shape
         qkv = self.qkv(x).reshape(n, t, 3, self.num_heads, self.head_dim)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
         q, k = self.q_norm(q), self.k_norm(k)
-        x = F.scaled_dot_product_attention(q, k, v)
+        if self.record_attention:
+            logits = (q * self.scale) @ k.transpose(-2, -1)
+            self.attention_logits = logits
+            x = logits.softmax(dim=-1).to(v.dtype) @ v
+        else:
+            x = F.scaled_dot_product_attention(q, k, v)
         return self.proj(x.transpose(1, 2).reshape(n, t, d))
+
+    def pop_attention(self):
+        """The logits S (N, H, T, T) of the last recorded forward pass, then
+        forgotten (so that no graph outlives its iteration)."""
+        if self.attention_logits is None:
+            raise RuntimeError('Attention recorded no map: set '
+                               '`record_attention = True` before the forward '
+                               'pass')
+        out, self.attention_logits = self.attention_logits, None
+        return out
 
 
 class Mlp(nn.Module):

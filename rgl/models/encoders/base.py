@@ -18,6 +18,7 @@ from rgl.utils import load_state_dict_file
 from rgl.utils.assets import resolve_asset
 from rgl.utils.errors import CheckpointError, ConfigError
 from ..utils.token_grid import match_token_grid
+from .attention import AttentionCapture, drop_prefix, pick_blocks
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -158,6 +159,27 @@ class FrozenEncoder(nn.Module):
         """``y* = f(x)``: patch tokens (N, T, D) of images in [0, 1]."""
         self.eval()
         return self.forward_tokens(self.preprocess(x))
+
+    def attention_modules(self):
+        """The self-attention module of every block, in order; encoders
+        that expose attention maps (HASTE's teacher) override this."""
+        raise ConfigError(f'{type(self).__name__} does not expose attention '
+                          'maps; HASTE needs a ViT encoder (DINOv2Encoder, '
+                          'TimmViTEncoder, MAEEncoder, CLIPEncoder)')
+
+    @torch.no_grad()
+    def forward_with_attention(self, x, blocks):
+        """``(y*, [S_b])``: the tokens of :meth:`forward` and, for each
+        0-indexed block ``b`` in ``blocks``, its attention logits
+        ``S_b = q kᵀ / √d`` (N, H, T, T) between patch tokens (class and
+        register tokens removed), from the same forward pass."""
+        self.eval()
+        modules = pick_blocks(self.attention_modules(), blocks,
+                              type(self).__name__)
+        with AttentionCapture(modules) as capture:
+            tokens = self.forward_tokens(self.preprocess(x))
+        prefix = getattr(self, 'num_prefix_tokens', 0)
+        return tokens, [drop_prefix(s, prefix) for s in capture.logits]
 
     def match_tokens(self, tokens, num_tokens):
         """Resample tokens to a backbone's ``num_tokens`` (square grids)."""

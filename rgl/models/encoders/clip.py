@@ -74,3 +74,11 @@ class CLIPEncoder(FrozenEncoder):
     def forward_tokens(self, x):
         _, tokens = self.visual(x)
         return tokens
+
+    @property
+    def num_prefix_tokens(self):
+        # the class token precedes the patch tokens inside the tower
+        return int(getattr(self.visual, 'class_embedding', None) is not None)
+
+    def attention_modules(self):
+        return [block.attn for block in self.visual.transformer.resblocks]

@@ -70,6 +70,7 @@ class MAEEncoder(FrozenEncoder):
         except (KeyError, AssertionError) as err:
             raise ConfigError(f'MAEEncoder.arch: {err}') from None
         self.embed_dim = self.vit.embed_dims
+        self.num_prefix_tokens = self.vit.num_extra_tokens
         self._init_preprocess(input_size, mean, std, interpolation)
         if checkpoint is None:
             self.warn_random('MAEEncoder')
@@ -96,3 +97,6 @@ class MAEEncoder(FrozenEncoder):
         # mask=None: MAEViT's plain ViT path (mask=False would still mask)
         tokens = self.vit(x, mask=None)[-1]
         return tokens[:, self.vit.num_extra_tokens:]
+
+    def attention_modules(self):
+        return [layer.attn for layer in self.vit.layers]

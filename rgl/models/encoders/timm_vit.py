@@ -94,6 +94,9 @@ class TimmViTEncoder(FrozenEncoder):
     def forward_tokens(self, x):
         return self.model.forward_features(x)[:, self.num_prefix_tokens:]
 
+    def attention_modules(self):
+        return [block.attn for block in self.model.blocks]
+
 
 _DINOV2_ARCHS = dict(vit_s='vit_small', vit_b='vit_base', vit_l='vit_large',
                      vit_g='vit_giant')
