@@ -81,7 +81,15 @@ class DiffusionPolicy(torch.nn.Module):
         self.unet.add_adapter(LoraConfig(
             r=lora_rank, lora_alpha=lora_alpha, init_lora_weights='gaussian',
             target_modules=list(lora_targets)))
-        self.scheduler = pipe.scheduler
+        # DDIM over the pipeline's noise schedule (SD 2.1 ships another
+        # scheduler class); ε- or v-prediction UNets (SD 2.1 768 is v)
+        from diffusers import DDIMScheduler
+        self.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
+        self.prediction_type = self.scheduler.config.prediction_type
+        if self.prediction_type not in ('epsilon', 'v_prediction'):
+            raise ConfigError(
+                'DiffusionPolicy: the scheduler prediction_type must be '
+                f"'epsilon' or 'v_prediction'; got {self.prediction_type!r}")
         self.scheduler.set_timesteps(num_steps)
         self.num_steps, self.eta = int(num_steps), float(eta)
         factor = 2**(len(self.vae.config.block_out_channels) - 1)
@@ -121,14 +129,20 @@ class DiffusionPolicy(torch.nn.Module):
         when ``adapters`` is False."""
         a_t, a_prev = self._alphas(int(t))
         if adapters:
-            eps = self.unet(x_t, t, encoder_hidden_states=emb).sample
+            out = self.unet(x_t, t, encoder_hidden_states=emb).sample
         else:
             self.unet.disable_adapters()
             try:
-                eps = self.unet(x_t, t, encoder_hidden_states=emb).sample
+                out = self.unet(x_t, t, encoder_hidden_states=emb).sample
             finally:
                 self.unet.enable_adapters()
-        x0 = (x_t - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)
+        if self.prediction_type == 'v_prediction':
+            # v = √ᾱ ε − √(1−ᾱ) x_0  (Salimans & Ho)
+            x0 = math.sqrt(a_t) * x_t - math.sqrt(1 - a_t) * out
+            eps = math.sqrt(1 - a_t) * x_t + math.sqrt(a_t) * out
+        else:
+            eps = out
+            x0 = (x_t - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)
         var = (1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev)
         std = self.eta * math.sqrt(max(var, 0.0))
         mean = math.sqrt(a_prev) * x0 + math.sqrt(
@@ -219,7 +233,8 @@ def policy_gradient_loss(policy, batch, rewards, beta=0.01):
 
 def supervised_loss(policy, images, prompts, seed=0, start_index=0):
     """The denoising loss ``E ||ε − ε_θ(x_t, t, c)||²`` on (selected)
-    images, for supervised fine-tuning on best-of-n samples."""
+    images, for supervised fine-tuning on best-of-n samples (the target is
+    ``v = √ᾱ ε − √(1−ᾱ) x_0`` for a v-prediction UNet)."""
     with torch.no_grad():
         z0 = policy.encode(images)
         emb = policy.encode_prompts(prompts)
@@ -233,7 +248,10 @@ def supervised_loss(policy, images, prompts, seed=0, start_index=0):
     a = policy.scheduler.alphas_cumprod.to(z0.device)[t].view(-1, 1, 1, 1)
     x_t = a.sqrt() * z0 + (1 - a).sqrt() * eps
     pred = policy.unet(x_t, t, encoder_hidden_states=emb).sample
-    return F.mse_loss(pred, eps)
+    target = eps
+    if getattr(policy, 'prediction_type', 'epsilon') == 'v_prediction':
+        target = a.sqrt() * eps - (1 - a).sqrt() * z0
+    return F.mse_loss(pred, target)
 
 
 @torch.no_grad()

@@ -90,3 +90,29 @@ def test_hacking_detection_and_errors(pipe_dir, tmp_path):
         DiffusionPolicy(pipe_dir, eta=0.0)
     with pytest.raises(CheckpointError, match='model_index.json'):
         DiffusionPolicy(str(tmp_path))
+
+
+@pytest.mark.parametrize('prediction_type', ['epsilon', 'v_prediction'])
+def test_step_mean_is_diffusers_ddim_step(pipe_dir, prediction_type):
+    # the policy's mean is DDIM's step with zero noise, for ε- and
+    # v-prediction UNets (SD 2.1 768 is v-prediction)
+    from diffusers import DDIMScheduler
+    from rgl.models.rewards.finetune import load_pipeline
+    pipe = load_pipeline(pipe_dir)
+    pipe.scheduler = DDIMScheduler.from_config(
+        pipe.scheduler.config, prediction_type=prediction_type)
+    pol = DiffusionPolicy(pipe, num_steps=4, eta=1.0, resolution=16)
+    assert pol.prediction_type == prediction_type
+    torch.manual_seed(0)
+    x = torch.randn(2, 4, 2, 2)
+    emb = pol.encode_prompts(PROMPTS[:2])
+    ref = DDIMScheduler.from_config(pipe.scheduler.config)
+    ref.set_timesteps(4)
+    for t in ref.timesteps[:2]:
+        with torch.no_grad():
+            mean, std = pol.step_mean_std(x, t, emb)
+            out = pol.unet(x, t, encoder_hidden_states=emb).sample
+        step = ref.step(out, t, x, eta=1.0,
+                        variance_noise=torch.zeros_like(x))
+        torch.testing.assert_close(mean, step.prev_sample, atol=1e-5,
+                                   rtol=1e-4)
