@@ -152,6 +152,11 @@ def main(argv=None):
     if not prompts:
         raise ConfigError('`prompts` (the training prompts) is empty')
     gallery_prompts = list(cfg.get('gallery_prompts', prompts[:4]))
+    if not osp.isfile(osp.join(str(pipeline), 'model_index.json')):
+        from rgl.utils.errors import CheckpointError
+        raise CheckpointError(f'pipeline: no diffusers pipeline at {pipeline}'
+                              ' (model_index.json is missing; a local '
+                              'save_pretrained folder is required)')
     from rgl.utils.run_identity import claim_output
     identity = run_identity(args, cfg, pipeline)
     resumed = claim_output(args.work_dir, identity, folder=True,

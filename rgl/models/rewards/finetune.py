@@ -62,12 +62,21 @@ class DiffusionPolicy(torch.nn.Module):
         lora_rank (int): LoRA rank r.
         lora_alpha (float): LoRA α (scale α / r).
         lora_targets (Sequence[str]): UNet modules that get adapters.
+        guidance_scale (float): classifier-free guidance w; the policy's
+            prediction is ``u + w (c − u)`` with ``u`` the empty prompt's
+            (1: no guidance, one UNet pass per step).
     """
 
     def __init__(self, pipeline, num_steps=10, eta=1.0, resolution=64,
                  lora_rank=4, lora_alpha=4.0,
-                 lora_targets=('to_q', 'to_k', 'to_v', 'to_out.0')):
+                 lora_targets=('to_q', 'to_k', 'to_v', 'to_out.0'),
+                 guidance_scale=1.0):
         super().__init__()
+        if not float(guidance_scale) >= 1:
+            raise ConfigError('DiffusionPolicy.guidance_scale must be >= 1 '
+                              f'(1: no guidance); got {guidance_scale!r}')
+        self.guidance_scale = float(guidance_scale)
+        self._uncond = None
         if not eta > 0:
             raise ConfigError(f'DiffusionPolicy.eta must be > 0 (a '
                               f'stochastic policy); got {eta}')
@@ -124,16 +133,30 @@ class DiffusionPolicy(torch.nn.Module):
             self.scheduler.final_alpha_cumprod
         return float(a_t), float(a_prev)
 
+    def predict(self, x_t, t, emb):
+        """The UNet's output, guided by ``guidance_scale`` (one batched
+        pass over the conditional and unconditional inputs)."""
+        if self.guidance_scale == 1:
+            return self.unet(x_t, t, encoder_hidden_states=emb).sample
+        if self._uncond is None:
+            self._uncond = self.encode_prompts([''])
+        uncond = self._uncond.to(emb).expand(len(emb), -1, -1)
+        both = self.unet(torch.cat([x_t, x_t]), t,
+                         encoder_hidden_states=torch.cat([uncond, emb])
+                         ).sample
+        u, c = both.chunk(2)
+        return u + self.guidance_scale * (c - u)
+
     def step_mean_std(self, x_t, t, emb, adapters=True):
         """``(μ, σ)`` of ``π(x_{t-1} | x_t, c)``; the pre-trained UNet's
         when ``adapters`` is False."""
         a_t, a_prev = self._alphas(int(t))
         if adapters:
-            out = self.unet(x_t, t, encoder_hidden_states=emb).sample
+            out = self.predict(x_t, t, emb)
         else:
             self.unet.disable_adapters()
             try:
-                out = self.unet(x_t, t, encoder_hidden_states=emb).sample
+                out = self.predict(x_t, t, emb)
             finally:
                 self.unet.enable_adapters()
         if self.prediction_type == 'v_prediction':

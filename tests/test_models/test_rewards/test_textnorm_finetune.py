@@ -116,3 +116,21 @@ def test_step_mean_is_diffusers_ddim_step(pipe_dir, prediction_type):
                         variance_noise=torch.zeros_like(x))
         torch.testing.assert_close(mean, step.prev_sample, atol=1e-5,
                                    rtol=1e-4)
+
+
+def test_classifier_free_guidance(pipe_dir):
+    pol = DiffusionPolicy(pipe_dir, num_steps=2, resolution=16,
+                          guidance_scale=3.0)
+    torch.manual_seed(0)
+    x = torch.randn(2, 4, 2, 2)
+    emb = pol.encode_prompts(PROMPTS[:2])
+    t = pol.scheduler.timesteps[0]
+    with torch.no_grad():
+        c = pol.unet(x, t, encoder_hidden_states=emb).sample
+        u = pol.unet(x, t, encoder_hidden_states=pol.encode_prompts(
+            ['', '']))[0]
+        guided = pol.predict(x, t, emb)
+    torch.testing.assert_close(guided, u + 3.0 * (c - u), atol=1e-5,
+                               rtol=1e-4)
+    with pytest.raises(ConfigError, match='guidance_scale'):
+        DiffusionPolicy(pipe_dir, guidance_scale=0.5)
