@@ -97,7 +97,9 @@ def time_shift(t, shift=1.0):
         return t
     if shift <= 0:
         raise ConfigError(f'time shift must be > 0, got {shift}')
-    return shift * t / (1 + (shift - 1) * t)
+    # s·t / (s·t + 1 − t): the same map, exact at both endpoints
+    st = shift * t
+    return st / (st + (1 - t))
 
 
 TIME_WEIGHTINGS = ('uniform', 'lognormal')
