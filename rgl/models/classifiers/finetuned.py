@@ -6,14 +6,22 @@ Not imported by ``rgl.models.classifiers`` yet: configs name it in
 ``custom_imports = dict(imports=['rgl.models.classifiers.finetuned'])``.
 """
 import os.path as osp
+import re
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModel
+from mmengine.model import BaseModel, is_model_wrapper
 from torch import nn
 
-from rgl.registry import MODELS
+from rgl.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 from rgl.utils.errors import CheckpointError, ConfigError
+
+# a transformer block ``blocks.i`` (timm), ``layer.i`` (transformers),
+# ``layers.i`` (mmpretrain), also inside peft-wrapped names
+_BLOCK = re.compile(r'(?:^|\.)(?:blocks|layers?)\.(\d+)\.')
+# what comes before the first block: token, position and patch embeddings
+_EMBED = re.compile(r'(?:^|\.)(?:cls_token|reg_token|pos_embed|patch_embed|'
+                    r'embeddings)(?:\.|$)')
 
 
 def _build(cfg):
@@ -43,10 +51,22 @@ class FineTunedClassifier(BaseModel):
             suffix, e.g. ``'head'``) trained in full besides the adapters.
         adapter (str, optional): a file written by :meth:`save_adapter`
             (adapters and ``trainable`` modules) to load after injection.
+        attention_dropout_ramp (float, optional): set the attention-
+            probability dropout of block ``i`` of ``L`` to
+            ``linspace(0, r, L)[i]``. This is what FT-CADIS's ``--drop_path
+            0.2`` does to its transformers ViT-B/16 on CIFAR-10 (it sets
+            ``attention.attention.dropout.p`` of each layer; a timm ViT
+            takes a real ``drop_path_rate`` in ``model_kwargs``).
+
+    Layer-wise lr decay: :meth:`get_layer_depth` numbers the parameters as
+    BEiT/FT-CADIS do (embeddings 0, block ``i`` ``i + 1``, the rest
+    ``L + 1``), for ``optim_wrapper.constructor=
+    'LayerDecayOptimWrapperConstructor'``.
     """
 
     def __init__(self, classifier, train_loss=None, lora=None,
-                 trainable=('head', ), adapter=None, data_preprocessor=None,
+                 trainable=('head', ), adapter=None,
+                 attention_dropout_ramp=None, data_preprocessor=None,
                  init_cfg=None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='ImageDataPreprocessor')
@@ -67,6 +87,63 @@ class FineTunedClassifier(BaseModel):
         elif adapter is not None:
             raise ConfigError('model.adapter needs model.lora (an adapter '
                               'is loaded into LoRA layers)')
+        if attention_dropout_ramp is not None:
+            self._ramp_attention_dropout(attention_dropout_ramp)
+
+    # -- layer-wise lr decay and the reference's dropout ramp ----------------
+    def num_blocks(self):
+        """L: the number of numbered transformer blocks of the classifier."""
+        ids = [int(m.group(1)) for n, _ in self.classifier.named_parameters()
+               for m in [_BLOCK.search(n)] if m]
+        if not ids:
+            raise ConfigError(
+                'layer-wise lr decay (optim_wrapper.paramwise_cfg.'
+                'layer_decay_rate) needs a classifier with numbered blocks '
+                f'(blocks.i / layer.i / layers.i); '
+                f'{type(self.classifier).__name__} has none')
+        return max(ids) + 1
+
+    def get_layer_depth(self, param_name, prefix=''):
+        """``(layer_id, max_id)`` of a parameter, for mmpretrain's
+        ``LearningRateDecayOptimWrapperConstructor``: the lr scale is
+        ``rate^(max_id − layer_id − 1) = rate^(L + 1 − layer_id)``, as
+        FT-CADIS's ``param_groups_lrd`` (embeddings 0, block i → i + 1,
+        everything else, the head included, L + 1)."""
+        name = param_name[len(prefix):] if param_name.startswith(prefix) \
+            else param_name
+        depth = self.num_blocks()
+        block = _BLOCK.search(name)
+        if _EMBED.search(name):
+            layer = 0
+        elif block:
+            layer = int(block.group(1)) + 1
+        else:
+            layer = depth + 1
+        return layer, depth + 2
+
+    def _ramp_attention_dropout(self, rate):
+        if not 0 <= rate < 1:
+            raise ConfigError(f'model.attention_dropout_ramp must lie in '
+                              f'[0, 1), got {rate!r}')
+        found = {}  # block index -> (module, attribute)
+        for name, module in self.classifier.named_modules():
+            block = _BLOCK.search(name + '.')
+            if not block:
+                continue
+            if isinstance(getattr(module, 'attention_dropout', None),
+                          float):  # transformers >= 5: a float attribute
+                found[int(block.group(1))] = (module, 'attention_dropout')
+            elif isinstance(module, nn.Dropout) and \
+                    name.endswith('attention.attention.dropout'):
+                found[int(block.group(1))] = (module, 'p')  # transformers 4
+        if not found:
+            raise ConfigError(
+                'model.attention_dropout_ramp: no attention-probability '
+                'dropout (a transformers ViT\'s attention_dropout) in '
+                f'{type(self.classifier).__name__}')
+        rates = torch.linspace(0, rate, len(found)).tolist()
+        for (_, (module, attr)), p in zip(sorted(found.items()), rates):
+            setattr(module, attr, p)
 
     # -- LoRA ---------------------------------------------------------------
     def _inject_lora(self):
@@ -149,3 +226,39 @@ class FineTunedClassifier(BaseModel):
                 sample.set_pred_score(score).set_pred_label(score.argmax())
             return data_samples
         raise ValueError(f'mode must be tensor, loss or predict, got {mode}')
+
+
+@OPTIM_WRAPPER_CONSTRUCTORS.register_module()
+class LayerDecayOptimWrapperConstructor:
+    """mmpretrain's ``LearningRateDecayOptimWrapperConstructor`` (layer-wise
+    lr decay, BEiT/FT-CADIS) on the model inside a DDP wrapper.
+
+    mmpretrain's constructor asks the top module for ``get_layer_depth``;
+    under ``tools/dist_train.sh`` that module is mmengine's DDP wrapper,
+    which has none. This passes the wrapped model instead (its parameters
+    are the same tensors). Config::
+
+        optim_wrapper = dict(
+            constructor='LayerDecayOptimWrapperConstructor',
+            paramwise_cfg=dict(
+                layer_decay_rate=0.65, flat_decay_mult=0.0,
+                custom_keys={'.cls_token': dict(decay_mult=0.0),
+                             '.pos_embed': dict(decay_mult=0.0)}),
+            ...)
+    """
+
+    def __init__(self, optim_wrapper_cfg, paramwise_cfg=None):
+        from mmpretrain.engine.optimizers import \
+            LearningRateDecayOptimWrapperConstructor
+        self._inner = LearningRateDecayOptimWrapperConstructor(
+            optim_wrapper_cfg, paramwise_cfg)
+
+    def __call__(self, model):
+        if is_model_wrapper(model):
+            model = model.module
+        if not hasattr(model, 'get_layer_depth'):
+            raise ConfigError(
+                f'optim_wrapper.constructor LayerDecayOptimWrapperConstructor'
+                f' needs a model with get_layer_depth (FineTunedClassifier, '
+                f'mmpretrain classifiers); got {type(model).__name__}')
+        return self._inner(model)

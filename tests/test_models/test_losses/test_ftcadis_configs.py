@@ -27,7 +27,21 @@ def test_paper_settings(path):
     if dataset == 'imagenet':  # LoRA r = 4, α = 4 on the attention
         assert cfg.model.lora == dict(r=4, lora_alpha=4, lora_dropout=0.0,
                                       target_modules=['qkv'])
+        # --layer_decay 0.9 --drop_path 0.0
+        assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.9
+        assert cfg.model.classifier.model_kwargs.drop_path_rate == 0.0
     elif dataset == 'cifar10':  # full fine-tuning
         assert cfg.model.lora is None
+        # --layer_decay 0.65 --drop_path 0.2 (an attention-dropout ramp)
+        assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.65
+        assert cfg.model.attention_dropout_ramp == 0.2
+    if dataset != 'digits':
+        assert cfg.optim_wrapper.constructor == \
+            'LayerDecayOptimWrapperConstructor'
+        # the schedules keep per-layer lr scales and zero-decay groups
+        cos, wd = cfg.param_scheduler[1], cfg.param_scheduler[2]
+        assert cos.eta_min_ratio * cfg.optim_wrapper.optimizer.lr == \
+            pytest.approx(1e-6)
+        assert wd.param_name == 'weight_decay' and wd.eta_min_ratio == 10
     # certification goes through the same denoiser
     assert cfg.smoothing.denoiser == loss.denoiser
