@@ -9,6 +9,7 @@ import os.path as osp
 from mmengine.config import DictAction
 
 import rgl  # noqa: F401  (weights_only-safe checkpoint loading)
+from rgl.engine.optimizers import CompileHook, compile_options
 from rgl.utils.checkpoint import StrictLoadHook
 from rgl.utils.cli import run_cli
 from rgl.utils.config import (check_option_types, load_config,
@@ -27,6 +28,10 @@ def parse_args(argv=None):
         'latest checkpoint in the work dir')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision (fp16 on GPU, bf16 on CPU)')
+    parser.add_argument(
+        '--compile', action='store_true',
+        help='torch.compile the backbone, aligner projectors and frozen '
+        'encoders (same as the config key compile=True)')
     parser.add_argument(
         '--non-strict', action='store_true',
         help='load `load_from` weights that only partly fit the model '
@@ -90,6 +95,8 @@ def merge_args(cfg, args):
     if args.cfg_options is not None:
         check_option_types(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
+    if args.compile and not cfg.get('compile'):
+        cfg.compile = True
     if args.resume == 'auto':
         # mmengine would read work_dir/last_checkpoint as an absolute path:
         # a copied work_dir must resume its own copy of the checkpoint.
@@ -109,8 +116,16 @@ def main(argv=None):
 
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
+
+    # mmengine would torch.compile the whole train_step (preprocessor,
+    # backward and optimizer included: graph breaks, slow first steps);
+    # rgl compiles the compute modules instead (CompileHook).
+    compile_cfg = cfg.pop('compile', None)
+    compile_options(compile_cfg)  # a bad value fails before the runner
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
               RUNNERS.build(cfg))
+    if compile_cfg:
+        runner.register_hook(CompileHook(compile_cfg), priority='VERY_LOW')
     if cfg.get('load_from') and not cfg.get('resume'):
         # fine-tuning from `load_from`: mmengine loads it non-strictly
         runner.register_hook(StrictLoadHook(

@@ -1,3 +1,7 @@
 from .autocast_optim_wrapper import AutocastOptimWrapper
+from .compile import CompileHook, compile_options, compile_train_modules
 
-__all__ = ['AutocastOptimWrapper']
+__all__ = [
+    'AutocastOptimWrapper', 'CompileHook', 'compile_options',
+    'compile_train_modules'
+]

@@ -20,6 +20,10 @@ from .text_cache import (TextPrototypeCache, default_cache_dir,
 from .window_embedder import WindowEmbedder
 from .windows import harmonic_aggregation, harmonic_mean
 
+#: ``model.autocast`` values and their dtypes.
+AUTOCAST_DTYPES = {None: None, 'float32': None, 'bfloat16': torch.bfloat16,
+                   'float16': torch.float16, 'auto': 'auto'}
+
 #: CLIP's image normalisation (open_clip's OPENAI_DATASET_MEAN/STD).
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -57,6 +61,17 @@ class WinCLIP(BaseModel):
         scales (Sequence[int]): window sides ``k`` in patches.
         temperature (float): ``τ`` of the two-way softmax.
         max_sequences (int): window sequences per transformer call.
+        autocast (str, optional): run the image tower under autocast:
+            ``'bfloat16'`` (CPUs with AVX512-BF16/AMX, recent GPUs),
+            ``'float16'`` (GPUs), or ``'auto'`` (bf16 on CPU, fp16 on
+            CUDA); ``None`` (default): float32. Features, scores and the
+            text prototypes stay float32 (see configs/winclip/README.md
+            for the measured map differences).
+        compile (bool | dict): ``torch.compile`` the image tower's
+            transformer in place (a dict holds ``torch.compile`` options);
+            it is called with three sequence lengths (image, 2x2 and 3x3
+            windows), so ``dynamic=False`` is the default: three static
+            graphs.
         text_cache_dir (str, optional): where text prototypes are cached on
             disk, keyed by the text tower's weights, the model name and the
             prompts (:mod:`.text_cache`); ``'auto'``:
@@ -75,6 +90,8 @@ class WinCLIP(BaseModel):
                  scales=(2, 3),
                  temperature=0.07,
                  max_sequences=4096,
+                 autocast=None,
+                 compile=False,
                  text_cache_dir='auto',
                  data_preprocessor=None,
                  init_cfg=None):
@@ -106,6 +123,15 @@ class WinCLIP(BaseModel):
                                    pre.get('std', CLIP_STD))
         self.class_name = class_name
         self.temperature = float(temperature)
+        if autocast not in AUTOCAST_DTYPES:
+            raise ConfigError(f'model.autocast must be one of '
+                              f'{sorted(map(str, AUTOCAST_DTYPES))}, got '
+                              f'{autocast!r}')
+        self.autocast = autocast
+        if compile:
+            opts = dict(dynamic=False)
+            opts.update(compile if isinstance(compile, dict) else {})
+            visual.transformer.compile(**opts)
         self._text_cache = {}
         if text_cache_dir == 'auto':
             text_cache_dir = default_cache_dir()
@@ -172,10 +198,21 @@ class WinCLIP(BaseModel):
         maps.append(image_score[:, None].expand_as(maps[0]))
         return image_score, harmonic_mean(torch.stack(maps))
 
+    def autocast_context(self, device):
+        """``torch.autocast`` for the image tower (disabled by default)."""
+        device = torch.device(device).type
+        dtype = AUTOCAST_DTYPES[self.autocast]
+        if dtype == 'auto':
+            dtype = torch.float16 if device == 'cuda' else torch.bfloat16
+        return torch.autocast(device, dtype=dtype or torch.bfloat16,
+                              enabled=dtype is not None)
+
     def embed(self, inputs):
-        """WindowEmbedder features of images in [0, 1] of any size."""
+        """WindowEmbedder features of images in [0, 1] of any size
+        (float32, also under ``autocast``)."""
         x = resize_images(inputs, self.embedder.image_size)
-        return self.embedder(self.normalize(x))
+        with self.autocast_context(x.device):
+            return self.embedder(self.normalize(x))
 
     def score(self, inputs, data_samples):
         """Image scores ``(B,)`` and patch-grid maps ``(B, h, w)``."""

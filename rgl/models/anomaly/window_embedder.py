@@ -83,14 +83,16 @@ class WindowEmbedder(nn.Module):
         """
         tokens = self.visual._embeds(x)  # (B, 1 + L, W), ln_pre applied
         image, patches = self._head(self.visual.transformer(tokens))
-        feats = dict(image=F.normalize(image, dim=-1),
-                     patches=F.normalize(patches, dim=-1), windows={})
+        # float32 from here on (under autocast the towers ran in bf16/fp16)
+        feats = dict(image=F.normalize(image.float(), dim=-1),
+                     patches=F.normalize(patches.float(), dim=-1),
+                     windows={})
         b = x.shape[0]
         for k in self.scales:
             seq = getattr(self, f'seq_{k}')  # (N_w, 1 + k²)
             sub = tokens[:, seq].flatten(0, 1)  # (B * N_w, 1 + k², W)
             emb = self._run(sub).view(b, len(seq), -1)
-            feats['windows'][k] = F.normalize(emb, dim=-1)
+            feats['windows'][k] = F.normalize(emb.float(), dim=-1)
         return feats
 
     @torch.no_grad()
