@@ -107,7 +107,13 @@ class RoPE2D(nn.Module):
 
 class LightningAttention(nn.Module):
     """Multi-head SDPA attention with optional QK-norm (per-head
-    LayerNorm or RMSNorm on q and k) and 2-D RoPE on q and k."""
+    LayerNorm or RMSNorm on q and k) and 2-D RoPE on q and k.
+
+    Like ``dit_blocks.Attention``, ``record_attention = True`` makes it
+    compute the logits S = q kᵀ/√d (after QK-norm and RoPE) explicitly and
+    keep them, with their graph, in ``attention_logits`` for HASTE's
+    attention alignment; otherwise it runs fused SDPA and keeps nothing.
+    """
 
     def __init__(self, dim, num_heads, qkv_bias=True, qk_norm=False,
                  norm='layernorm', rope_grid=None):
@@ -125,6 +131,9 @@ class LightningAttention(nn.Module):
             self.q_norm = self.k_norm = nn.Identity()
         self.rope = RoPE2D(self.head_dim, rope_grid) if rope_grid else None
         self.proj = nn.Linear(dim, dim)
+        self.scale = self.head_dim**-0.5
+        self.record_attention = False
+        self.attention_logits = None
 
     def forward(self, x):
         n, t, d = x.shape
@@ -133,8 +142,23 @@ class LightningAttention(nn.Module):
         q, k = self.q_norm(q), self.k_norm(k)
         if self.rope is not None:
             q, k = self.rope(q), self.rope(k)
-        x = F.scaled_dot_product_attention(q, k, v)
+        if self.record_attention:
+            logits = (q * self.scale) @ k.transpose(-2, -1)
+            self.attention_logits = logits
+            x = logits.softmax(dim=-1).to(v.dtype) @ v
+        else:
+            x = F.scaled_dot_product_attention(q, k, v)
         return self.proj(x.transpose(1, 2).reshape(n, t, d))
+
+    def pop_attention(self):
+        """The logits S (N, H, T, T) of the last recorded pass, then
+        forgotten."""
+        if self.attention_logits is None:
+            raise RuntimeError('Attention recorded no map: set '
+                               '`record_attention = True` before the '
+                               'forward pass')
+        out, self.attention_logits = self.attention_logits, None
+        return out
 
 
 class LightningDiTBlock(nn.Module):

@@ -85,11 +85,9 @@ class FlowMatching(GenerativeAlgorithm):
                 'model.class_token (REG) needs a backbone with a class '
                 'token: set model.backbone.class_token_dim to the encoder '
                 'width (768 for DINOv2-B)')
-        if not self.aligners:
-            raise ConfigError(
-                'model.class_token (REG) reads the class token from the '
-                'first aligner\'s first encoder: model.aligners is empty')
-        enc_dim = self.aligners[0].encoder_dims[0]
+        # A model without aligners can still sample (tools/sample.py
+        # drops them); training asks for one in encode_targets.
+        enc_dim = self.aligners[0].encoder_dims[0] if self.aligners else dim
         if enc_dim != dim:
             raise ConfigError(
                 f'model.backbone.class_token_dim={dim} but the first '
@@ -121,6 +119,10 @@ class FlowMatching(GenerativeAlgorithm):
                 'model.class_token (REG) needs the clean images for the '
                 'encoder\'s class token; the batch has latents without '
                 '`images` (use LatentDataset(with_images=True))')
+        if not self.aligners:
+            raise ConfigError(
+                'model.class_token (REG) reads the class token from the '
+                'first aligner\'s first encoder: model.aligners is empty')
         encoders = self.aligners[0].encoders
         if not encoders:
             raise ConfigError('model.class_token (REG) needs a built encoder '

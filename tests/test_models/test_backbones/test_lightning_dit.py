@@ -148,3 +148,17 @@ def test_strict_save_and_load(tmp_path):
     plain = SiT(arch=TINY, input_size=8, in_channels=3, num_classes=10)
     with pytest.raises(CheckpointError, match='lightning.pth'):
         load_model_weights(plain, path)
+
+
+def test_recorded_attention_matches_sdpa():
+    block = randomize(LightningDiTBlock(32, 4, qk_norm=True, swiglu=True,
+                                        norm='rmsnorm', rope_grid=2))
+    x, c = torch.randn(2, 5, 32), torch.randn(2, 32)  # 1 prefix + 2x2 grid
+    fused = block(x, c)
+    block.attn.record_attention = True
+    recorded = block(x, c)
+    torch.testing.assert_close(recorded, fused)
+    logits = block.attn.pop_attention()
+    assert logits.shape == (2, 4, 5, 5) and logits.requires_grad
+    with pytest.raises(RuntimeError):
+        block.attn.pop_attention()

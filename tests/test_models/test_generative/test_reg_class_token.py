@@ -169,11 +169,16 @@ def test_configuration_errors():
         FlowMatching(backbone=dict(type='SiT', arch=TINY, input_size=16,
                                    in_channels=1, num_classes=10),
                      class_token=dict(loss_weight=0.03))
+    # without aligners the model samples (tools/sample.py drops them) but
+    # cannot train
+    bare = FlowMatching(backbone=dict(type='SiT', arch=TINY, input_size=16,
+                                      in_channels=1, num_classes=10,
+                                      class_token_dim=ENC_DIM),
+                        class_token=dict(loss_weight=0.03))
+    assert bare.sample(torch.tensor([1]), sampler=dict(
+        type='ODESampler', num_steps=1)).shape == (1, 1, 16, 16)
     with pytest.raises(ConfigError, match='aligners'):
-        FlowMatching(backbone=dict(type='SiT', arch=TINY, input_size=16,
-                                   in_channels=1, num_classes=10,
-                                   class_token_dim=ENC_DIM),
-                     class_token=dict(loss_weight=0.03))
+        bare(torch.rand(2, 1, 16, 16), samples(2))
     with pytest.raises(ConfigError, match='unknown keys'):
         reg_model(dict(weight=0.03))
     with pytest.raises(ConfigError, match='class_token_dim=8'):
