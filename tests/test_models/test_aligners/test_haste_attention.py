@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from rgl.models.aligners import HASTEAligner, attention_cross_entropy
 from rgl.models.backbones import SiT
 from rgl.models.backbones.dit_blocks import Attention
-from rgl.models.encoders import DINOv2Encoder, MAEEncoder
+from rgl.models.encoders import CLIPEncoder, DINOv2Encoder, MAEEncoder
 from rgl.models.encoders.attention import attention_logits
 from rgl.utils.errors import ConfigError
 
@@ -153,32 +153,54 @@ def test_sdpa_path_unchanged_without_maps():
             for b in backbone.blocks] == [True, True, False]
 
 
+def tiny_encoder(kind):
+    if kind == 'dinov2_reg4':
+        return DINOv2Encoder('vit_b', registers=True, grid_size=4,
+                             model_kwargs=dict(embed_dim=32, depth=3,
+                                               num_heads=2))
+    if kind == 'mae':
+        return MAEEncoder(arch=dict(embed_dims=32, num_layers=3,
+                                    num_heads=2, feedforward_channels=32),
+                          patch_size=4, grid_size=4, mean=None, std=None)
+    return CLIPEncoder('ViT-B-32', grid_size=4,
+                       vision_cfg=dict(width=32, layers=3, head_width=16))
+
+
 @pytest.mark.filterwarnings('ignore:.*RANDOM')
-def test_encoder_attention_maps_drop_prefix_and_reproduce_attention():
+@pytest.mark.parametrize('kind,prefix', [('dinov2_reg4', 5), ('mae', 1),
+                                         ('clip', 1)])
+def test_encoder_attention_maps_reproduce_the_attention(kind, prefix):
+    """softmax(S)·v through the module's output projection gives the
+    module's own output: the logits are the ones the encoder attends
+    with (timm, mmpretrain and nn.MultiheadAttention layouts)."""
     torch.manual_seed(2)
-    enc = DINOv2Encoder('vit_b', registers=True, grid_size=4,
-                        model_kwargs=dict(embed_dim=32, depth=3,
-                                          num_heads=2))
-    assert enc.num_prefix_tokens == 5  # class + 4 registers
+    enc = tiny_encoder(kind)
+    assert enc.num_prefix_tokens == prefix
     x = torch.rand(2, 3, 30, 30)
     tokens, maps = enc.forward_with_attention(x, [2, 0])
     assert torch.equal(tokens, enc(x))
     assert [m.shape for m in maps] == [(2, 2, 16, 16)] * 2
-    attn = enc.model.blocks[2].attn
-    store, handles = capture_inputs([attn])
-    out = {}
+    attn = enc.attention_modules()[2]
+    seen = {}
     handle = attn.register_forward_hook(
-        lambda m, a, o: out.__setitem__('o', o))
+        lambda m, args, kwargs, out: seen.update(
+            x=args[0] if args else kwargs['query'],
+            out=out[0] if isinstance(out, tuple) else out),
+        with_kwargs=True)
     enc(x)
     handle.remove()
-    handles[0].remove()
-    xin = store[0]
+    xin = seen['x']
     s = attention_logits(attn, xin)
-    v = attn.qkv(xin).reshape(2, 21, 3, 2, 16).permute(2, 0, 3, 1, 4)[2]
-    rebuilt = attn.proj((s.softmax(-1) @ v).transpose(1, 2).reshape(2, 21,
-                                                                    32))
-    torch.testing.assert_close(rebuilt, out['o'], atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(maps[0], s[:, :, 5:, 5:])
+    if isinstance(attn, torch.nn.MultiheadAttention):
+        qkv = F.linear(xin, attn.in_proj_weight, attn.in_proj_bias)
+        out_proj = attn.out_proj
+    else:
+        qkv, out_proj = attn.qkv(xin), attn.proj
+    t = 16 + prefix
+    v = qkv.reshape(2, t, 3, 2, -1).permute(2, 0, 3, 1, 4)[2]
+    rebuilt = out_proj((s.softmax(-1) @ v).transpose(1, 2).reshape(2, t, -1))
+    torch.testing.assert_close(rebuilt, seen['out'], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(maps[0], s[:, :, prefix:, prefix:])
     with pytest.raises(ConfigError, match='0..2'):
         enc.forward_with_attention(x, [3])
 
