@@ -7,9 +7,10 @@
 # objective's last forward pass, the M adversarial denoised copies
 # x + η_i*, is projected to the clean digit's MAE-tiny tokens.
 #   python tools/train.py configs/compose/ftcadis-repa_smallconvnet_digits-chain-sigma0.5.py \
+#       --work-dir work_dirs/compose/ftcadis-repa \
 #       --non-strict   # load_from (the clean classifier) has no projector
 #   python tools/certify.py configs/compose/ftcadis-repa_smallconvnet_digits-chain-sigma0.5.py \
-#       work_dirs/ftcadis-repa_smallconvnet_digits-chain-sigma0.5/epoch_5.pth \
+#       work_dirs/compose/ftcadis-repa/epoch_5.pth \
 #       --skip 6 --max 300 --out work_dirs/compose/ftcadis-repa_sigma0.5.tsv
 _base_ = [
     '../denoised/ftcadis_smallconvnet_digits-chain-sigma0.5.py',
