@@ -1,9 +1,9 @@
 # Multi-scale diffusion denoised smoothing (MDDS; Jeong & Shin, NeurIPS 2023)
 # on CIFAR-10: the cascade σ = 1.0 → 0.5 → 0.25 over one denoised smoothed
 # classifier (improved-diffusion cifar10_uncond_50M_500K.pt, one call per
-# copy, the network sees √ᾱ_t·(x' + δ')). The classifier is the DDS
-# ViT-B/16 off the shelf; the paper's own CLIP-B/16 fine-tuned classifier
-# replaces `model` (see docs/methods/mdds_ftcadis.md).
+# copy, the network sees √ᾱ_t·(x' + δ')). A variant: the classifier is the
+# DDS ViT-B/16 off the shelf. The paper's setting (its fine-tuned
+# CLIP-B/16) is mdds_adm-cifar10-uncond_clip-b16_cifar10.py.
 #   python tools/certify_cascade.py configs/denoised/mdds_adm-cifar10-uncond_vit-b16_cifar10.py \
 #       checkpoints/vit-base-patch16-224-in21k-finetuned-cifar10/pytorch_model.bin \
 #       --out work_dirs/mdds_cifar10.tsv

@@ -40,7 +40,7 @@ class FineTunedClassifier(BaseModel):
         train_loss (dict | nn.Module, optional): called as
             ``train_loss(self.logits, inputs, labels)`` and returning
             ``dict(loss_xxx=...)`` (e.g. ``FTCADISLoss``); default
-            cross-entropy.
+            cross-entropy (with ``label_smoothing``).
         lora (dict, optional): peft ``LoraConfig`` arguments, e.g.
             ``dict(r=4, lora_alpha=4, target_modules=['qkv'])`` (FT-CADIS:
             rank 4 on the attention projections, about 1% of a ViT-B/16's
@@ -51,6 +51,8 @@ class FineTunedClassifier(BaseModel):
             suffix, e.g. ``'head'``) trained in full besides the adapters.
         adapter (str, optional): a file written by :meth:`save_adapter`
             (adapters and ``trainable`` modules) to load after injection.
+        label_smoothing (float): of the default cross-entropy (FT-CLIP's
+            0.1 in MDDS's classifier fine-tuning).
         attention_dropout_ramp (float, optional): set the attention-
             probability dropout of block ``i`` of ``L`` to
             ``linspace(0, r, L)[i]``. This is what FT-CADIS's ``--drop_path
@@ -66,8 +68,8 @@ class FineTunedClassifier(BaseModel):
 
     def __init__(self, classifier, train_loss=None, lora=None,
                  trainable=('head', ), adapter=None,
-                 attention_dropout_ramp=None, data_preprocessor=None,
-                 init_cfg=None):
+                 attention_dropout_ramp=None, label_smoothing=0.0,
+                 data_preprocessor=None, init_cfg=None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='ImageDataPreprocessor')
         super().__init__(data_preprocessor=_build(data_preprocessor),
@@ -78,6 +80,7 @@ class FineTunedClassifier(BaseModel):
             if hasattr(self.classifier, attr):
                 setattr(self, attr, getattr(self.classifier, attr))
         self.train_loss = None if train_loss is None else _build(train_loss)
+        self.label_smoothing = float(label_smoothing)
         self.lora = None if lora is None else dict(lora)
         self.trainable = tuple(trainable)
         if self.lora is not None:
@@ -218,8 +221,9 @@ class FineTunedClassifier(BaseModel):
                 inputs.device)
             if self.train_loss is not None:
                 return self.train_loss(self.logits, inputs, labels)
-            return dict(loss_cls=F.cross_entropy(self.logits(inputs),
-                                                 labels))
+            return dict(loss_cls=F.cross_entropy(
+                self.logits(inputs), labels,
+                label_smoothing=self.label_smoothing))
         if mode == 'predict':
             scores = self.logits(inputs).softmax(dim=1)
             for sample, score in zip(data_samples, scores):

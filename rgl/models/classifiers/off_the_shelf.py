@@ -63,6 +63,10 @@ class OffTheShelfClassifier(BaseModel):
             normalised prompt embeddings (Radford et al. 2021).
         model_kwargs (dict): extra arguments of ``timm.create_model`` /
             ``open_clip.create_model``.
+        missing_ok (Sequence[str]): key prefixes of the network that
+            ``checkpoint`` may lack (e.g. ``('head.', )``: a new head on a
+            pretrained backbone for fine-tuning); every other key loads
+            strictly.
     """
 
     input_range = (0.0, 1.0)
@@ -70,7 +74,8 @@ class OffTheShelfClassifier(BaseModel):
     def __init__(self, backend, model, checkpoint=None, num_classes=None,
                  input_size=None, resize='bicubic', mean=None, std=None,
                  class_names=None, templates=('a photo of a {}.', ),
-                 model_kwargs=None, data_preprocessor=None, init_cfg=None):
+                 model_kwargs=None, missing_ok=(), data_preprocessor=None,
+                 init_cfg=None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='ImageDataPreprocessor')
         super().__init__(data_preprocessor=MODELS.build(data_preprocessor),
@@ -86,6 +91,7 @@ class OffTheShelfClassifier(BaseModel):
         self.model_kwargs = dict(model_kwargs or {})
         self.class_names = list(class_names or [])
         self.templates = list(templates)
+        self.missing_ok = tuple(missing_ok)
         build = getattr(self, f'_build_{backend}')
         defaults = build(model, num_classes)
         self.input_size = input_size or defaults['input_size']
@@ -208,6 +214,7 @@ class OffTheShelfClassifier(BaseModel):
         missing = [k for k in own if k not in state]
         if self.backend == 'open_clip':  # non-persistent in new releases
             missing = [k for k in missing if k != 'attn_mask']
+        missing = [k for k in missing if not k.startswith(self.missing_ok)]
         unexpected = [k for k in state if k not in own]
         if missing or unexpected:
             raise CheckpointError(
