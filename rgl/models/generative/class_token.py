@@ -65,7 +65,8 @@ def pack(x, token):
 
 
 def unpack(state, shape):
-    """The joint state → (x (N, *shape), token (N, D))."""
+    """The joint state → ``(x, token)``, x of shape ``(N, *shape)`` and the
+    token (N, D)."""
     size = 1
     for s in shape:
         size *= s
