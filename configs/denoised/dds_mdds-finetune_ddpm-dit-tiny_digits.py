@@ -1,6 +1,7 @@
-# MDDS diffusion fine-tuning (Jeong & Shin, NeurIPS 2023; objective
-# reconstructed from the paper, see docs/methods/dds.md) of the tiny digits
-# DDPM against the clean digits classifier, over the cascade's scales:
+# MDDS diffusion fine-tuning (Jeong & Shin, NeurIPS 2023; the objective is
+# formulated from the abstract, see docs/methods/mdds_ftcadis.md) of the
+# tiny digits DDPM against the clean digits classifier, over the cascade's
+# scales:
 #   python tools/train.py configs/denoised/dds_denoiser_ddpm-dit-tiny_digits.py
 #   python tools/train.py configs/denoised/dds_smallconvnet_digits-sigma0.5.py
 #   python tools/train.py configs/denoised/dds_mdds-finetune_ddpm-dit-tiny_digits.py

@@ -1,6 +1,8 @@
 """Diffusion fine-tuning for multi-scale denoised smoothing (MDDS; Jeong &
-Shin, NeurIPS 2023), reconstructed from the paper's description (its code
-is not released; see docs/methods/dds.md for the formulation and choices).
+Shin, NeurIPS 2023), formulated from the paper's abstract: its code is not
+released and its method section could not be read here (see
+docs/methods/mdds_ftcadis.md for what was searched, the formulation and
+every choice).
 
 The goal: at every scale σ of the cascade, the denoiser D_θ should
 (a) denoise *consistently* when x is recoverable from x + δ, so that the
@@ -113,6 +115,13 @@ class DenoiserFinetuner(BaseModel):
         if not isinstance(num_noises, int) or num_noises < 1:
             raise ConfigError(f'model.num_noises must be a positive int, got '
                               f'{num_noises!r}')
+        for key, value in (('anti_consistency_weight',
+                            anti_consistency_weight),
+                           ('diffusion_weight', diffusion_weight)):
+            if isinstance(value, bool) or not isinstance(
+                    value, (int, float)) or not value >= 0:
+                raise ConfigError(f'model.{key} must be a non-negative '
+                                  f'number, got {value!r}')
         self.sigmas = sigmas
         self.num_noises = num_noises
         self.anti_consistency_weight = anti_consistency_weight

@@ -82,6 +82,12 @@ def test_bad_configs():
         MODELS.build(dict(type='DenoiserFinetuner',
                           denoiser=dict(type='DDPMDenoiser', model=DDPM),
                           classifier=CLF, sigmas=(0.5, 1000.0)))
+    for key, value in (('num_noises', 0), ('anti_consistency_weight', -1.0),
+                       ('diffusion_weight', 'x')):
+        with pytest.raises(ConfigError, match=f'model.{key}'):
+            MODELS.build(dict(type='DenoiserFinetuner',
+                              denoiser=dict(type='DDPMDenoiser', model=DDPM),
+                              classifier=CLF, **{key: value}))
     with pytest.raises(ConfigError, match='model.denoiser'):
         MODELS.build(dict(type='DenoiserFinetuner', classifier=CLF,
                           denoiser=dict(type='FlowMatchingDenoiser',
