@@ -66,16 +66,20 @@ class NuisanceIBClassifier(BaseModel):
           + β · KL(q(z|x) || N(0, I))         # min I(z; x)     (VIB)
           + λ_rec · ||x - D(z, z_n)||²        # max I(x; z, z_n)
           + λ_prior · [BCE(d(ε), 1)            # q(z_n) -> N(0, I)
-                       + BCE(d(GRL_η(z_n)), 0)]   (adversarial AE)
+                       + BCE(d(sg z_n), 0)        (adversarial AE:
+                       + η · BCE(d̄(z_n), 1)]      d̄ = d frozen)
           + λ_adv · CE(a(GRL_η(z_n)), y)      # I(z_n; y) -> 0  (adversary)
 
     ``GRL_η`` passes ``z_n`` unchanged and multiplies the gradient by
     ``-η``: the adversary ``a`` learns to predict ``y`` from ``z_n`` while
-    the encoder learns to remove that information, and the discriminator
-    ``d`` learns to tell prior draws ``ε ~ N(0, I)`` from ``z_n`` while the
-    encoder learns to match the prior. The paper describes its model as
-    an adversarial auto-encoder inside a variational IB (the prior term);
-    the label adversary is rgl's addition, off with ``adv_weight=0``.
+    the encoder learns to remove that information. The discriminator ``d``
+    learns to tell prior draws ``ε ~ N(0, I)`` from the (stopped-gradient)
+    ``z_n`` while the encoder, through a frozen copy ``d̄``, learns to make
+    ``d̄`` call its ``z_n`` prior draws (the non-saturating generator loss:
+    a reversed gradient vanishes once ``d`` wins). The paper describes its
+    model as an adversarial auto-encoder inside a variational IB (the prior
+    term); the label adversary is rgl's addition, off with
+    ``adv_weight=0``.
 
     At test time ``logits(x) = c(μ(h))``: the classifier interface that
     smoothing wraps and certification queries, like ``ImageClassifier``.
@@ -97,7 +101,9 @@ class NuisanceIBClassifier(BaseModel):
         adv_weight (float): λ_adv of the label adversary on ``z_n``.
         prior_weight (float): λ_prior of the adversarial auto-encoder term
             matching ``z_n`` to ``N(0, I)`` (0: off).
-        adv_scale (float): η, the gradient-reversal scale of both games.
+        adv_scale (float): η, the gradient-reversal scale of the label
+            adversary and the weight of the encoder's side of the prior
+            game.
         adversary_hidden (int): channels of the adversary.
         stochastic (bool): sample ``z`` by reparametrisation in training.
         mean, std (Sequence[float], optional): normalisation of the [0, 1]
@@ -219,18 +225,28 @@ class NuisanceIBClassifier(BaseModel):
         return losses
 
     def prior_loss(self, z_n):
-        """The adversarial auto-encoder term: ``d`` descends
-        ``BCE(d(ε), 1) + BCE(d(z_n), 0)``, the encoder ascends it (× η)."""
+        """The adversarial auto-encoder term, non-saturating as in
+        Makhzani et al.: ``d`` descends ``BCE(d(ε), 1) + BCE(d(sg z_n), 0)``
+        (``loss_prior``); the encoder descends ``η · BCE(d(z_n), 1)``
+        through a frozen copy of ``d`` (``loss_prior_enc``)."""
+        from torch.func import functional_call
+        d = self.prior_discriminator
         prior = torch.randn_like(z_n)
-        real = self.prior_discriminator(prior)
-        fake = self.prior_discriminator(
-            reverse_gradient(z_n, self.adv_scale))
+        real, fake = d(prior), d(z_n.detach())
         loss = (F.binary_cross_entropy_with_logits(
             real, torch.ones_like(real)) + F.binary_cross_entropy_with_logits(
                 fake, torch.zeros_like(fake)))
+        frozen = {k: v.detach() for k, v in d.named_parameters()}
+        frozen.update(dict(d.named_buffers()))
+        fooled = functional_call(d, frozen, (z_n, ))
+        loss_enc = F.binary_cross_entropy_with_logits(
+            fooled, torch.ones_like(fooled))
         with torch.no_grad():  # logged: 0.5 when q(z_n) matches the prior
             acc = torch.cat([real > 0, fake < 0]).float().mean()
-        return dict(loss_prior=self.prior_weight * loss, prior_disc_acc=acc)
+        return dict(loss_prior=self.prior_weight * loss,
+                    loss_prior_enc=self.prior_weight * self.adv_scale *
+                    loss_enc,
+                    prior_disc_acc=acc)
 
     def forward(self, inputs, data_samples=None, mode='tensor'):
         if mode == 'tensor':
