@@ -10,6 +10,7 @@ import math
 import os.path as osp
 import sys
 
+import pytest
 import torch
 from scipy.stats import beta, norm
 
@@ -40,6 +41,7 @@ def _save_model(cfg_path, out, **options):
     torch.save(model.state_dict(), out)
 
 
+@pytest.mark.slow
 def test_repa_trained_denoiser_certifies_through_tools(tool, tmp_path):
     work = tmp_path / 'den'
     out = tool(['tools/train.py',
@@ -70,6 +72,7 @@ def test_repa_trained_denoiser_certifies_through_tools(tool, tmp_path):
     assert all(float(r[3]) <= bound + 1e-4 for r in rows)
 
 
+@pytest.mark.slow
 def test_winclip_anomaly_decision_certified_through_tools(tool, tmp_path):
     root = make_mvtec(str(tmp_path / 'mvtec'), 'widget', n_train=1,
                       n_good=2, n_defect=2)
