@@ -169,9 +169,13 @@ class NuisanceIBClassifier(BaseModel):
                                            adversary_hidden)
         self.prior_weight = float(prior_weight)
         # built only when used, so checkpoints without it still load
-        # strictly
+        # strictly. With the prior game, z_n is a linear (1x1) map of the
+        # split features, like z is of h: the backbone's last map is often
+        # post-ReLU (>= 0), which no N(0, I) draw resembles
         self.prior_discriminator = (NuisancePriorDiscriminator(
             n_dim, adversary_hidden) if self.prior_weight > 0 else None)
+        self.encode_n = (nn.Conv2d(n_dim, n_dim, 1)
+                         if self.prior_weight > 0 else None)
         self.beta = float(beta)
         self.rec_weight = float(rec_weight)
         self.adv_weight = float(adv_weight)
@@ -186,6 +190,8 @@ class NuisanceIBClassifier(BaseModel):
                 x, type(self).__name__, channels,
                 channels_from=f'model.mean has {channels} values')
         h, z_n = self.split(self.backbone(self.normalize(x)))
+        if self.encode_n is not None:
+            z_n = self.encode_n(z_n)
         stats = self.encode_z(h)
         if self.stochastic:
             mu, logvar = stats.chunk(2, dim=1)
