@@ -40,6 +40,8 @@ python tools/certify.py configs/denoised/ftcadis_smallconvnet_digits-chain-sigma
 [ -f $FTDEN ] || python tools/train.py configs/denoised/dds_mdds-finetune_ddpm-dit-tiny_digits.py
 python tools/certify_cascade.py configs/denoised/mdds_mdds-finetuned_smallconvnet_digits-chain.py \
   $CLF "${SUBSET[@]}" --out $W/mdds_ft.tsv
+python tools/certify_cascade.py configs/denoised/mdds_mdds-finetuned_smallconvnet_digits-chain.py \
+  $CLF --sigmas 0.5 0.25 "${SUBSET[@]}" --out $W/mdds_ft_0.5-0.25.tsv
 for s in 0.25 0.5 1.0; do
   python tools/certify.py configs/denoised/dds_mdds-finetuned_smallconvnet_digits-sigma0.5.py \
     $CLF --sigma $s "${SUBSET[@]}" --out $W/dds_ft_sigma$s.tsv
@@ -48,10 +50,11 @@ done
 python tools/analyze_certify.py $W/dds_sigma0.25.tsv $W/dds_sigma0.5.tsv \
   $W/dds_sigma1.0.tsv $W/mdds.tsv $W/mdds_0.5-0.25.tsv \
   $W/ftcadis_sigma0.5.tsv $W/dds_ft_sigma0.25.tsv $W/dds_ft_sigma0.5.tsv \
-  $W/dds_ft_sigma1.0.tsv $W/mdds_ft.tsv \
+  $W/dds_ft_sigma1.0.tsv $W/mdds_ft.tsv $W/mdds_ft_0.5-0.25.tsv \
   --names "DDS σ=0.25" "DDS σ=0.5" "DDS σ=1.0" \
   "MDDS 1.0→0.5→0.25" "MDDS 0.5→0.25" "FT-CADIS σ=0.5" \
   "DDS σ=0.25, MDDS-ft denoiser" "DDS σ=0.5, MDDS-ft denoiser" \
   "DDS σ=1.0, MDDS-ft denoiser" "MDDS 1.0→0.5→0.25, MDDS-ft denoiser" \
+  "MDDS 0.5→0.25, MDDS-ft denoiser" \
   --radii 0 0.25 0.5 0.75 1.0 1.25 1.5 2.0 \
   --markdown $W/table.md --json $W/table.json
