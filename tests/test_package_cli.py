@@ -61,9 +61,12 @@ def test_unknown_tool_and_listing(capsys):
     assert main(['trian']) == 2
     err = capsys.readouterr().err
     assert err.startswith('error: unknown tool') and 'train' in err
-    assert main(['list']) == 0
+    assert main(['tools']) == 0
     out = capsys.readouterr().out
     assert 'dist-train' in out and 'get_flops' in out
+    # `rgl list` is the model zoo (tests/test_model_zoo_list.py)
+    assert main(['list', '--family', 'digits', '--format', 'names']) == 0
+    assert 'smallconvnet_1xb64-20e_digits' in capsys.readouterr().out.split()
     assert main(['--version']) == 0
 
 

@@ -7,7 +7,8 @@
     rgl sample CONFIG CHECKPOINT --out DIR      # tools/sample.py
     rgl dist-train CONFIG NUM_PROCS ...         # tools/dist_train.sh
     rgl get_flops CONFIG --shape 1 16 16        # tools/analysis_tools/...
-    rgl list                                    # every tool
+    rgl tools                                   # every tool (= rgl list tools)
+    rgl list [--family F] [--task T] [--dataset D]   # the model zoo
 
 A tool runs exactly as ``python tools/<tool>.py`` does in a checkout (its
 flags, exit codes and errors are the script's), with the working directory
@@ -16,7 +17,8 @@ on the import path, as in mmpretrain's tools: a config's
 without ``PYTHONPATH=.``, in this process and in the processes a tool
 starts (``dist-train``, data loader workers). ``_base_ = 'rgl::...'``
 in a config, and an argument ``rgl::<method>/<config>.py``, resolve to the
-configs shipped with rgl.
+configs shipped with rgl. ``rgl list`` prints the model zoo (every shipped
+config with its results; :mod:`rgl.cli.zoo`).
 """
 import ast
 import difflib
@@ -30,8 +32,9 @@ from rgl.utils.assets import (find_tool, list_tools, register_config_package,
                               shipped_path)
 from rgl.version import __version__
 
-USAGE = 'usage: rgl [-h] [--version] TOOL [ARGS...]   (rgl list: all tools)'
-#: tools shown first in ``rgl list``
+USAGE = ('usage: rgl [-h] [--version] TOOL [ARGS...]   (rgl tools: all '
+         'tools; rgl list: the model zoo)')
+#: tools shown first in ``rgl tools``
 MAIN_TOOLS = ('train', 'test', 'certify', 'sample', 'dist_train', 'dist_test',
               'dist_certify')
 
@@ -83,7 +86,9 @@ def print_tools(file=None):
     for name in order:
         line = f'  {shown[name]:<{width}}  {_summary(tools[name])}'
         print(line if len(line) <= 79 else line[:76] + '...', file=file)
-    print('\n`rgl TOOL -h` shows the options of a tool.', file=file)
+    print('\n`rgl TOOL -h` shows the options of a tool; `rgl list` the '
+          'model zoo\n(every shipped config with its results: `rgl list '
+          '-h`).', file=file)
 
 
 def _with_cwd_on_pythonpath(env):
@@ -149,9 +154,12 @@ def main(argv=None):
     if argv[0] == '--version':
         print(f'rgl {__version__}')
         return 0
-    if argv[0] == 'list':
+    if argv[0] == 'tools' or argv[:2] == ['list', 'tools']:
         print_tools()
         return 0
+    if argv[0] == 'list':
+        from .zoo import main as list_zoo
+        return list_zoo(argv[1:])
     name, args = argv[0], argv[1:]
     script = find_tool(name)
     if script is None:
@@ -159,7 +167,7 @@ def main(argv=None):
         close = difflib.get_close_matches(
             name, sorted(set(_display_names(names).values())), n=3)
         hint = f'; did you mean {", ".join(close)}?' if close else ''
-        print(f'error: unknown tool {name!r}{hint} (`rgl list` shows all)',
+        print(f'error: unknown tool {name!r}{hint} (`rgl tools` shows all)',
               file=sys.stderr)
         return 2
     register_config_package()
