@@ -66,8 +66,9 @@ def parse_args(argv=None):
                    help='DINOv2 size of the REPA target')
     p.add_argument('--variants', nargs='+',
                    default=['official:fp32', 'rgl:fp32', 'rgl:bf16:compile'],
-                   help='impl:dtype[:compile], impl official or rgl, '
-                   'dtype fp32 or bf16')
+                   help='impl:dtype[:flag...], impl official or rgl, '
+                   'dtype fp32 or bf16, flags compile (rgl), malloc (glibc '
+                   'settings), jemalloc (LD_PRELOAD)')
     p.add_argument('--repeats', type=int, default=5,
                    help='interleaved rounds')
     p.add_argument('--steps', type=int, default=1,
@@ -291,7 +292,7 @@ def make_worker(args, spec):
         ema.load_state_dict(net.state_dict())
         ema.requires_grad_(False)
         opt = torch.optim.AdamW(net.parameters(), lr=1e-4, weight_decay=0)
-        if flags:
+        if 'compile' in flags:
             raise SystemExit('official: no compile flag (the official '
                              'train.py has none)')
         mean = torch.tensor([0.485, 0.456, 0.406], device=device)[:, None,

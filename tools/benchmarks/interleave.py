@@ -68,6 +68,26 @@ def worker_loop(step, warmup, device='cpu', ready=None):
               flush=True)
 
 
+#: Allocator settings a variant can name (``rgl:fp32:malloc``): glibc keeps
+#: freed memory (no trim, large mmap threshold) so that the same large
+#: buffers are not unmapped and page-faulted in again at every step.
+ALLOCATOR_ENVS = {
+    'malloc': dict(MALLOC_TRIM_THRESHOLD_=str(2**34),
+                   MALLOC_MMAP_THRESHOLD_=str(2**25), MALLOC_ARENA_MAX='2'),
+    'jemalloc': dict(LD_PRELOAD='libjemalloc.so.2',
+                     MALLOC_CONF='background_thread:true,dirty_decay_ms:-1,'
+                     'muzzy_decay_ms:-1'),
+}
+
+
+def worker_env(spec):
+    """The environment of a variant's worker (allocator flags applied)."""
+    env = dict(os.environ)
+    for flag in spec.split(':')[2:]:
+        env.update(ALLOCATOR_ENVS.get(flag, {}))
+    return env
+
+
 def run_interleaved(base_cmd, variants, repeats, steps, log=print):
     """Start one worker per variant (``base_cmd + ['--worker', v]``), run
     ``repeats`` interleaved rounds of ``steps`` steps; return
@@ -77,7 +97,8 @@ def run_interleaved(base_cmd, variants, repeats, steps, log=print):
         for spec in variants:
             proc = subprocess.Popen(base_cmd + ['--worker', spec],
                                     stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, text=True)
+                                    stdout=subprocess.PIPE, text=True,
+                                    env=worker_env(spec))
             workers[spec] = proc
             line = proc.stdout.readline()
             if not line:
