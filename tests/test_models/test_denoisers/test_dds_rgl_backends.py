@@ -128,6 +128,21 @@ def test_multistep_noise_is_per_row_not_per_batch():
     torch.testing.assert_close(twin[1], twin[0])
     with pytest.raises(ConfigError, match='denoiser.seed'):
         DDPMDenoiser(model=ddpm_cfg(), multistep=True, seed='0')
+    # through the smoothed classifier: the votes of each image do not
+    # depend on the batch its draws share
+    clf = dict(type='ImageClassifier', num_classes=10,
+               backbone=dict(type='SmallConvNet', in_channels=1,
+                             widths=(8, 8)))
+    torch.manual_seed(0)
+    smooth = MODELS.build(dict(type='SmoothedClassifier', classifier=clf,
+                               sigma=sigma, denoiser=den))
+    den.max_batch = None
+    x, keys = images(3, seed=2), [(0, 5), (0, 6), (0, 7)]
+    a = smooth.sample_counts(x, 6, 18, seeds=keys)
+    b = smooth.sample_counts(x, 6, 4, seeds=keys)
+    one = torch.cat([smooth.sample_counts(x[i:i + 1], 6, 5, seeds=[k])
+                     for i, k in enumerate(keys)])
+    assert torch.equal(a, b) and torch.equal(a, one)
 
 
 def test_checkpoint_round_trip_and_mismatch(tmp_path):
