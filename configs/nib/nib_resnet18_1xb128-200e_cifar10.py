@@ -27,8 +27,9 @@ model = dict(
     adv_weight=0.1,
     # the paper's AENIB: an adversarial auto-encoder matching z_n to
     # N(0, I) (Figure 2); its weight is rgl's choice (the paper's value
-    # could not be read, docs/methods/nib.md)
-    prior_weight=1.0,
+    # could not be read, docs/methods/nib.md). On the digits proxy 1.0
+    # diverged (NaN in epoch 1) and 0.01 was stable: untuned for CIFAR-10
+    prior_weight=0.01,
     adv_scale=1.0,
     adversary_hidden=256,
     # the CIFAR-10 statistics (applied inside the model; x stays in [0, 1]
