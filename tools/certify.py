@@ -3,6 +3,7 @@ al. 2019, CERTIFY).
 
     python tools/certify.py CONFIG CHECKPOINT --sigma 0.25 --out out.tsv \\
         [--n0 100 --n 100000 --alpha 0.001 --batch 1000 --skip 1 --max -1]
+        [--compile] [--micro-batch 128] [--cpu-bf16]
     torchrun --nproc_per_node 2 tools/certify.py CONFIG CKPT --N 100000 \\
         --out out.tsv --launcher pytorch   # ranks split the images (CPU: gloo)
 
@@ -19,6 +20,12 @@ to their draws (CUDA: event timing). ``--N0``/``--N`` are accepted as
 locuslab spells them. Re-running the same command resumes a killed run; a
 file of another run is refused (``--overwrite`` replaces it).
 Defaults come from the config's ``certify_cfg`` dict, then the flags.
+
+Speed: the classifier runs as a BN-folded, normalisation-folded,
+channels-last copy in forward passes of at most ``--micro-batch`` copies
+(CPU); ``--compile`` adds torch.compile (fp32, the same decisions);
+``--cpu-bf16`` trades precision for speed (see
+tools/benchmarks/benchmark_certify.py for both).
 """
 import argparse
 import math
@@ -60,6 +67,17 @@ def parse_args(argv=None):
     p.add_argument('--alpha', type=float, help='failure probability (0.001)')
     p.add_argument('--batch', type=int, help='noisy copies per forward '
                    'pass, shared across images (1000)')
+    p.add_argument('--compile', action='store_true',
+                   help='torch.compile the BN-folded inference copy (fp32, '
+                   'same decisions; compiling takes tens of seconds, '
+                   'amortised over a long run)')
+    p.add_argument('--micro-batch', type=int, default=128,
+                   help='CPU: forward passes of at most this many copies '
+                   '(a batch is split evenly); 0 = one forward per batch. '
+                   'Results do not depend on it')
+    p.add_argument('--cpu-bf16', action='store_true',
+                   help='bfloat16 autocast on CPU (faster, lower precision: '
+                   'radii can differ from fp32; recorded in the run)')
     return parse_run_args(add_run_arguments(p), argv)
 
 
@@ -103,9 +121,14 @@ def main(argv=None):
     smooth_cfg = dict(cfg.get('smoothing') or dict(type='SmoothedClassifier'))
     # the training objective (and e.g. a CAT-RS teacher) is not needed here
     model_cfg = {k: v for k, v in cfg.model.items() if k != 'train_loss'}
+    if args.micro_batch < 0:
+        raise ConfigError(f'--micro-batch must be >= 0, got '
+                          f'{args.micro_batch}')
     smooth_cfg.update(classifier=model_cfg, sigma=s['sigma'],
                       checkpoint=args.checkpoint, amp=not args.fp32,
-                      channels_last=not args.fp32)
+                      channels_last=not args.fp32, compile=args.compile,
+                      micro_batch=args.micro_batch or None,
+                      cpu_bf16=args.cpu_bf16)
     if classes and 'num_classes' not in smooth_cfg:
         smooth_cfg['num_classes'] = len(classes)
     smooth = MODELS.build(smooth_cfg)
@@ -120,6 +143,8 @@ def main(argv=None):
     run = dict(noise=NOISE_SCHEME,
                **{k: s[k] for k in ('sigma', 'n0', 'n', 'alpha', 'skip',
                                     'max', 'split', 'seed')})
+    if args.cpu_bf16:  # another base classifier in effect: another run
+        run['cpu_bf16'] = True
     if rank == 0:
         # hashed: what the rows depend on (not, e.g., the training schedule)
         used = dict(model=model_cfg, dataset=ds_cfg,
