@@ -32,8 +32,9 @@ from rgl.utils.assets import (find_tool, list_tools, register_config_package,
                               shipped_path)
 from rgl.version import __version__
 
-USAGE = ('usage: rgl [-h] [--version] TOOL [ARGS...]   (rgl tools: all '
-         'tools; rgl list: the model zoo)')
+USAGE = ('usage: rgl [-h] [--version] TOOL [ARGS...]\n'
+         '       rgl tools    (every tool)\n'
+         '       rgl list     (the model zoo: every config with its results)')
 #: tools shown first in ``rgl tools``
 MAIN_TOOLS = ('train', 'test', 'certify', 'sample', 'dist_train', 'dist_test',
               'dist_certify')

@@ -30,7 +30,8 @@ def build_parser(prog='rgl list'):
         'the paper or its official release. `rgl tools` lists the tools.')
     parser.add_argument(
         'names', nargs='*', metavar='NAME',
-        help='keep configs whose name contains one of these')
+        help='part of a config name, or FAMILY/NAME (repa/sit_xl): keep '
+        'the configs that match one of these')
     parser.add_argument(
         '--family', action='append', metavar='F',
         help='a folder under configs/ (smoothing, repa, ...) or a method '
