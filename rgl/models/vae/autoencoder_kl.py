@@ -47,7 +47,8 @@ def _load_weights_file(path):
 
 @MODELS.register_module()
 class AutoencoderKL(nn.Module):
-    """Frozen diffusers ``AutoencoderKL`` (SD-VAE, Rombach et al., 2022):
+    """Diffusers ``AutoencoderKL`` (SD-VAE, Rombach et al., 2022), frozen
+    unless ``trainable``:
     x in [0, 1] -> latents z = s · (μ + σ ε) with s = 0.18215, and back.
 
     REPA trains on latents of ``sd-vae-ft-mse`` and decodes samples with
@@ -64,10 +65,14 @@ class AutoencoderKL(nn.Module):
         subfolder (str, optional): e.g. ``'vae'`` inside a pipeline folder.
         scaling_factor (float, optional): s; default the config's, else
             0.18215. ``shift_factor`` b gives z = s · (x − b) (0 for SD).
+        trainable (bool): ``False`` (default): frozen, always in eval mode.
+            ``True``: the weights are trained (REPA-E's end-to-end tuning);
+            :meth:`posterior` and :meth:`decode_raw` then keep the graph,
+            while :meth:`encode` and :meth:`decode` stay inference calls.
     """
 
     def __init__(self, pretrained, config=None, subfolder=None,
-                 scaling_factor=None, shift_factor=None):
+                 scaling_factor=None, shift_factor=None, trainable=False):
         super().__init__()
         from diffusers import AutoencoderKL as DiffusersAutoencoderKL
         if not isinstance(pretrained, (str, os.PathLike)) or not osp.exists(
@@ -99,16 +104,34 @@ class AutoencoderKL(nn.Module):
             cfg, 'shift_factor', None) or 0.0)
         self.latent_channels = int(cfg.latent_channels)
         self.downsample = 2**(len(cfg.block_out_channels) - 1)
-        self.vae.requires_grad_(False).eval()
+        self.trainable = bool(trainable)
+        self.vae.requires_grad_(self.trainable)
+        self.train(self.trainable)
 
     def train(self, mode=True):
-        return super().train(False)  # frozen
+        return super().train(mode and self.trainable)  # frozen: always eval
+
+    def posterior(self, x):
+        """q(z|x) for x in [0, 1]: diffusers' ``DiagonalGaussianDistribution``
+        (``.mean``, ``.std``, ``.sample()``, ``.kl()``) of unscaled latents;
+        differentiable when ``trainable``."""
+        with torch.set_grad_enabled(self.trainable
+                                    and torch.is_grad_enabled()):
+            return self.vae.encode(x.float() * 2 - 1).latent_dist
+
+    def decode_raw(self, z):
+        """Unscaled latents z -> reconstructions in [−1, 1] (not clamped);
+        differentiable when ``trainable``."""
+        with torch.set_grad_enabled(self.trainable
+                                    and torch.is_grad_enabled()):
+            return self.vae.decode(z).sample
 
     @torch.no_grad()
     def encode_moments(self, x):
         """(μ, σ) of the posterior q(z|x) for x in [0, 1], unscaled,
         each (N, C_z, H/f, W/f)."""
-        self.eval()
+        if not self.trainable:
+            self.eval()
         dist = self.vae.encode(x.float() * 2 - 1).latent_dist
         return dist.mean, dist.std
 
@@ -133,7 +156,8 @@ class AutoencoderKL(nn.Module):
     @torch.no_grad()
     def decode(self, z):
         """Scaled latents -> images in [0, 1]."""
-        self.eval()
+        if not self.trainable:
+            self.eval()
         x = self.vae.decode(self.unscale(z)).sample
         return ((x + 1) / 2).clamp_(0, 1)
 
