@@ -85,9 +85,9 @@ def test_clel_guide_is_the_metamae_encoder():
 
 
 def test_catrs_stage_starts_from_nib_and_control_from_ce():
-    nib = _load('catrs-from-nib_smallconvnet_1xb64-10e_digits-holdout9-'
+    nib = _load('catrs-from-nib_smallconvnet_1xb64-3e_digits-holdout9-'
                 'sigma0.25.py')
-    ce = _load('catrs-from-ce_smallconvnet_1xb64-10e_digits-holdout9-'
+    ce = _load('catrs-from-ce_smallconvnet_1xb64-3e_digits-holdout9-'
                'sigma0.25.py')
     assert nib.model.train_loss.type == 'CATRSLoss'
     assert nib.model == ce.model and nib.train_cfg == ce.train_cfg

@@ -3,7 +3,7 @@
 # SmallConvNet split into the IB latent z and the nuisance map z_n, with
 # decoder and adversary). Stage 2 (this config) puts that encoder under
 # CAT-RS at σ = 0.25 (λ = 0.5, the CIFAR-10 setting for 0.25; M = 4,
-# ε = 1, T = 4) for 10 epochs, as the classifier `ImageClassifier` (the
+# ε = 1, T = 4) for 3 epochs, as the classifier `ImageClassifier` (the
 # encoder's 64 channels, pooled, then a new linear head); the NIB-only
 # parts (μ/σ head, decoder, adversary) are not loaded, hence --non-strict.
 # The control, catrs-from-ce_..., runs stage 2 from the cross-entropy model
@@ -11,10 +11,10 @@
 # `train_loss` slot yet).
 #   python tools/train.py configs/nib/nib_smallconvnet_1xb64-20e_digits-holdout9.py \
 #       --work-dir work_dirs/compose/nib_digits-holdout9
-#   python tools/train.py configs/compose/catrs-from-nib_smallconvnet_1xb64-10e_digits-holdout9-sigma0.25.py \
+#   python tools/train.py configs/compose/catrs-from-nib_smallconvnet_1xb64-3e_digits-holdout9-sigma0.25.py \
 #       --work-dir work_dirs/compose/catrs-from-nib --non-strict
-#   python tools/certify.py configs/compose/catrs-from-nib_smallconvnet_1xb64-10e_digits-holdout9-sigma0.25.py \
-#       work_dirs/compose/catrs-from-nib/epoch_10.pth --skip 2 --out work_dirs/compose/catrs-from-nib.tsv
+#   python tools/certify.py configs/compose/catrs-from-nib_smallconvnet_1xb64-3e_digits-holdout9-sigma0.25.py \
+#       work_dirs/compose/catrs-from-nib/epoch_3.pth --skip 2 --out work_dirs/compose/catrs-from-nib.tsv
 _base_ = ['../nib/ce_smallconvnet_1xb64-20e_digits-holdout9.py']
 
 sigma = 0.25
@@ -22,7 +22,7 @@ model = dict(
     train_loss=dict(type='CATRSLoss', sigma=sigma, num_noise=4, lbd=0.5,
                     epsilon=1.0, num_steps=4))
 load_from = 'work_dirs/compose/nib_digits-holdout9/epoch_20.pth'
-max_epochs = 10
+max_epochs = 3
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(optimizer=dict(lr=0.01))
 param_scheduler = dict(T_max=max_epochs)
