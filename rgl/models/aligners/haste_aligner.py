@@ -54,10 +54,11 @@ class HASTEAligner(REPAAligner):
     pulled towards the encoder's T_{b'} of blocks b' ∈
     ``encoder_attn_blocks`` (paired in order) by
 
-        L_attn = μ · (1/|B|) Σ_(b, b') CE(softmax(T_b'), softmax(S_b)),
+        L_attn = μ · (1/P) Σ_(b, b') CE(softmax(T_b'), softmax(S_b)),
 
-    over patch tokens only (class, register and other prefix tokens of
-    either network are dropped and the maps renormalised over the rest).
+    with P the number of pairs, over patch tokens only (class, register
+    and other prefix tokens of either network are dropped and the maps
+    renormalised over the rest).
     HASTE switches both terms off after a fixed iteration
     (``AlignmentEarlyStopHook``; 250K for SiT-XL/2).
 
