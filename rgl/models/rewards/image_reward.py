@@ -1,78 +1,88 @@
-"""ImageReward (Xu et al., 2023) as a plug-in of the official package.
+"""ImageReward (Xu et al., 2023): ``r(x, p)`` from the released checkpoint.
 
-ImageReward is a BLIP ViT + BERT cross-attention encoder with an MLP head
-trained on ImageRewardDB. Its checkpoint layout is the package's own (not a
-transformers folder), so rgl delegates to the ``image-reward`` package and
-only checks that every file is local first.
+ImageReward is a BLIP ViT-L/16 image encoder, a BERT-base text encoder with
+cross-attention to the image tokens, and an MLP on the [CLS] output,
+standardised as ``(MLP(h) - μ) / σ`` (μ = 0.16717..., σ = 1.03333...).
+The official ``image-reward`` package does not import on rgl's stack
+(transformers 5, timm 1.x, no fairscale), so rgl builds the same network
+from transformers' BLIP modules (:mod:`.image_reward_blip`) and converts
+the released ``ImageReward.pt`` key layout (:mod:`.image_reward_convert`),
+strictly. Everything is local: the checkpoint, optionally the released
+``med_config.json``, and a ``bert-base-uncased`` tokenizer folder.
 
-Status (checked against the ``image-reward`` 1.5 wheel): the package does
-not import on rgl's stack. Its BLIP text encoder imports
-``apply_chunking_to_forward`` from ``transformers.modeling_utils``
-(removed in transformers 5), its ViT imports ``fairscale`` and it pins
-``timm==0.6.13``; its tokenizer is ``BertTokenizer.from_pretrained(
-'bert-base-uncased')`` (a hub name). So no ImageReward checkpoint, real or
-random, can be loaded strictly through this wrapper here: this wrapper is
-tested on its error paths only. Loading the official key layout
-(``blip.visual_encoder.*``, ``blip.text_encoder.*``, ``mlp.layers.*``)
-strictly needs an rgl-side BLIP ViT + cross-attention BERT (or a converter
-to transformers' ``BlipForImageTextRetrieval`` keys), which is not written
-(docs/methods/textnorm.md).
+Preprocessing follows the release (bicubic resize of the shorter side to
+224, centre crop, CLIP mean/std) on tensors instead of PIL images, and the
+prompt is tokenised to 35 tokens with padding, [CLS] first.
 """
-import os.path as osp
-
-import torch
 
 from rgl.registry import MODELS
-from rgl.utils.errors import CheckpointError, ConfigError
-from .base import BaseRewardModel
+from rgl.utils.errors import ConfigError
+from .base import BaseRewardModel, to_model_pixels
+from .image_reward_blip import (REWARD_MEAN, REWARD_STD, ImageRewardNet,
+                                build_tokenizer, load_med_config, tokenize)
+from .image_reward_convert import load_official_weights
+
+# ImageReward.py's Normalize(...): the CLIP statistics.
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
 @MODELS.register_module()
 class ImageRewardScore(BaseRewardModel):
-    """``r(x, p)``: ImageReward's scalar score (higher is better).
+    """``r(x, p)``: ImageReward's standardised score (higher is better).
 
     Args:
-        checkpoint (str): local ``ImageReward.pt``.
-        med_config (str): local ``med_config.json`` (the BERT config the
-            package otherwise downloads).
+        checkpoint (str): local ``ImageReward.pt`` (official layout).
+        med_config (str, optional): local ``med_config.json``; None uses
+            the released values (BERT-base, 30524 words).
+        tokenizer (str): local ``bert-base-uncased`` folder (``vocab.txt``
+            or ``tokenizer.json``).
+        vision (dict, optional): ViT overrides (``width``, ``depth``,
+            ``heads``, ``image_size``, ``patch_size``, ``mlp_ratio``); the
+            default is the release's ViT-L/16 at 224. For tests.
+        max_length (int): prompt tokens (35 in the release).
         batch_size (int): images per forward pass.
     """
 
-    def __init__(self, checkpoint=None, med_config=None, batch_size=16):
+    def __init__(self, checkpoint=None, med_config=None, tokenizer=None,
+                 vision=None, max_length=35, batch_size=16):
         super().__init__(batch_size)
-        for key, path in (('checkpoint', checkpoint),
-                          ('med_config', med_config)):
-            if path is None:
-                raise ConfigError(f'ImageRewardScore.{key} is required (a '
-                                  'local file; no hub download)')
-            if not osp.isfile(path):
-                raise CheckpointError(f'ImageRewardScore: {key} file not '
-                                      f'found: {path}')
-        try:
-            import ImageReward as reward_package
-        except ModuleNotFoundError as err:
-            if err.name != 'ImageReward':
-                raise ConfigError(
-                    'ImageRewardScore: the `image-reward` package is '
-                    f'installed but needs {err.name!r} (it pins timm 0.6.13 '
-                    'and fairscale 0.4.13)') from None
-            raise ConfigError('ImageRewardScore needs the optional package '
-                              '`image-reward` (pip install image-reward); '
-                              'its BERT tokenizer must also be in the local '
-                              'transformers cache') from None
-        except ImportError as err:
+        if checkpoint is None:
+            raise ConfigError('ImageRewardScore.checkpoint is required (a '
+                              'local ImageReward.pt; no hub download)')
+        med = load_med_config(med_config)
+        self.tokenizer = build_tokenizer(tokenizer, max_length)
+        if len(self.tokenizer) > med['vocab_size']:
             raise ConfigError(
-                'ImageRewardScore: the `image-reward` package does not '
-                f'import on this transformers/timm ({err}); it was written '
-                'for transformers 4.x and timm 0.6') from None
-        self.model = reward_package.load(checkpoint, device='cpu',
-                                         med_config=med_config)
-        self.model.eval().requires_grad_(False)
+                f'ImageRewardScore: the tokenizer in {tokenizer} has '
+                f'{len(self.tokenizer)} tokens (with [DEC], [ENC]) but the '
+                f'text encoder only {med["vocab_size"]} words')
+        self.max_length = int(max_length)
+        self.net = ImageRewardNet(med, vision)
+        load_official_weights(self.net, checkpoint)
+        self.net.eval().requires_grad_(False)
+        self.mean, self.std = CLIP_MEAN, CLIP_STD
+
+    @property
+    def reward_mean(self):
+        """``μ`` of the standardisation (the release's constant)."""
+        return self.net.mean
+
+    @property
+    def reward_std(self):
+        """``σ`` of the standardisation."""
+        return self.net.std
+
+    def encode(self, images, prompts):
+        """Model inputs: pixels ``(N, 3, S, S)``, ids and mask ``(N, L)``."""
+        device = self.device
+        pixels = to_model_pixels(images, self.net.image_size, self.mean,
+                                 self.std).to(device)
+        ids, mask = tokenize(self.tokenizer, prompts, self.max_length)
+        return pixels, ids.to(device), mask.to(device)
 
     def score_batch(self, images, prompts):
-        from torchvision.transforms.functional import to_pil_image
-        out = []
-        for image, prompt in zip(images, prompts):  # the package's API
-            pil = to_pil_image(image.float().clamp(0, 1).cpu())
-            out.append(float(self.model.score(prompt, [pil])))
-        return torch.tensor(out)
+        return self.net(*self.encode(images, prompts))
+
+
+__all__ = ['ImageRewardScore', 'REWARD_MEAN', 'REWARD_STD']
