@@ -14,9 +14,10 @@ Preprocessing follows the release (bicubic resize of the shorter side to
 224, centre crop, CLIP mean/std) on tensors instead of PIL images, and the
 prompt is tokenised to 35 tokens with padding, [CLS] first.
 """
+import os.path as osp
 
 from rgl.registry import MODELS
-from rgl.utils.errors import ConfigError
+from rgl.utils.errors import CheckpointError, ConfigError
 from .base import BaseRewardModel, to_model_pixels
 from .image_reward_blip import (REWARD_MEAN, REWARD_STD, ImageRewardNet,
                                 build_tokenizer, load_med_config, tokenize)
@@ -50,6 +51,9 @@ class ImageRewardScore(BaseRewardModel):
         if checkpoint is None:
             raise ConfigError('ImageRewardScore.checkpoint is required (a '
                               'local ImageReward.pt; no hub download)')
+        if not osp.isfile(checkpoint):
+            raise CheckpointError(f'ImageRewardScore: checkpoint file not '
+                                  f'found: {checkpoint}')
         med = load_med_config(med_config)
         self.tokenizer = build_tokenizer(tokenizer, max_length)
         if len(self.tokenizer) > med['vocab_size']:
