@@ -301,3 +301,27 @@ def test_imagereward_config_errors(files, tmp_path):
         build(files, checkpoint=str(tmp_path / 'ImageReward.pt'))
     with pytest.raises(ConfigError, match='unknown keys'):
         build(files, vision=dict(VISION, depht=3))
+
+
+def test_imagereward_full_size_layout_fits_the_released_file_size():
+    """The default (ViT-L/16 + BERT-base) state dict, under the official
+    names plus the int64 ``position_ids``, holds 1,786,667,908 bytes of
+    tensors; the released ``ImageReward.pt`` has 1,786,880,927 bytes (the
+    size recorded for THUDM/ImageReward revision 5736be03). The 213 kB
+    left is the zip/pickle framing of 625 entries: a missing or extra
+    layer, or the projections, would be megabytes."""
+    from rgl.models.rewards.image_reward_blip import ImageRewardNet
+    from rgl.models.rewards.image_reward_convert import rgl_to_official
+    with torch.device('meta'):
+        net = ImageRewardNet()
+    state = {rgl_to_official(k): v for k, v in net.state_dict().items()}
+    assert len(state) == 624
+    assert state['blip.visual_encoder.pos_embed'].shape == (1, 197, 1024)
+    assert state['blip.text_encoder.encoder.layer.11.crossattention.self'
+                 '.key.weight'].shape == (768, 1024)
+    assert state['blip.text_encoder.embeddings.word_embeddings.weight'
+                 ].shape == (30524, 768)
+    size = sum(v.numel() * v.element_size() for v in state.values())
+    size += 512 * 8  # blip.text_encoder.embeddings.position_ids
+    assert size == 1786667908
+    assert 0 < 1786880927 - size < 400 * 625
