@@ -3,6 +3,7 @@ SiT and a tiny diffusers AutoencoderKL together, and the checkpoint holds
 the tuned VAE (the E2E-VAE) beside the latent BN statistics."""
 import os.path as osp
 
+import numpy as np
 import pytest
 import torch
 from diffusers import AutoencoderKL as DiffusersVAE
@@ -26,12 +27,13 @@ def test_train_tunes_the_vae(tool, tmp_path):
     folder = str(tmp_path / 'vae')
     initial = tiny_vae(folder).state_dict()
     work = str(tmp_path / 'work')
+    opts = [f'model.vae.pretrained={folder}', 'model.backbone.arch.depth=2']
     res = tool([
-        'tools/train.py', CONFIG, '--work-dir', work, '--cfg-options',
-        f'model.vae.pretrained={folder}', 'train_cfg.max_iters=2',
+        'tools/train.py', CONFIG, '--work-dir', work, '--cfg-options'
+    ] + opts + [
+        'train_cfg.max_iters=2',
         'default_hooks.checkpoint.interval=2',
-        'default_hooks.logger.interval=1', 'model.backbone.arch.depth=2',
-        'model.aligners.0.depth=1',
+        'default_hooks.logger.interval=1', 'model.aligners.0.depth=1',
         'model.aligners.0.encoders.0.checkpoint=None',
         'custom_hooks.2.encoder.checkpoint=None',
         'custom_hooks.2.num_samples=8', 'custom_hooks.2.grid_rows=1',
@@ -57,3 +59,15 @@ def test_train_tunes_the_vae(tool, tmp_path):
     assert not torch.equal(state['latent_norm.running_mean'],
                            torch.zeros(4))
     assert not torch.equal(state['latent_norm.running_var'], torch.ones(4))
+
+    # tools/sample.py: the model without aligners, the tuned VAE and BN
+    # statistics from the checkpoint, decoded to 16 x 16 grey digits
+    out = str(tmp_path / 'samples')
+    res = tool(['tools/sample.py', CONFIG, osp.join(work, 'iter_2.pth'),
+                '--out', out, '--num-samples', '4', '--batch-size', '4',
+                '--sampler', 'ode', '--num-steps', '2', '--cfg-options'] +
+               opts)
+    assert res.returncode == 0, res.stderr[-3000:]
+    with np.load(osp.join(out, 'samples.npz')) as d:
+        imgs = d['arr_0']
+    assert imgs.shape[:3] == (4, 16, 16) and imgs.dtype == np.uint8

@@ -90,7 +90,8 @@ class REPAE(FlowMatching):
             ``trainable`` is set to True). Unlike the frozen VAE of
             :class:`FlowMatching`, it is a submodule: its weights are in the
             optimiser, the EMA copy and the checkpoint (the E2E-VAE).
-        aligners (dict | list[dict]): REPA aligners (at least one).
+        aligners (dict | list[dict]): REPA aligners (at least one to train;
+            none is allowed for sampling).
         vae_align_proj_coeff (float): λ_VAE (REPA-E's
             ``--vae-align-proj-coeff``, 1.5).
         bn_momentum (float): momentum of the latent BN (0.1).
@@ -125,9 +126,8 @@ class REPAE(FlowMatching):
                 'REPAE.gan: the PatchGAN term of REPA-E is not implemented '
                 '(its discriminator weights are not shipped); set gan=None')
         super().__init__(backbone, aligners=aligners, vae=None, **kwargs)
-        if not self.aligners:
-            raise ConfigError('REPAE needs model.aligners: the REPA loss is '
-                              'what tunes the VAE')
+        # no aligners is allowed for sampling (tools/sample.py drops them);
+        # training asks for them in forward
         for i, aligner in enumerate(self.aligners):
             if not aligner.loss_weight > 0:
                 raise ConfigError(f'model.aligners[{i}].loss_weight must be '
@@ -217,6 +217,9 @@ class REPAE(FlowMatching):
             raise DataError('REPAE tunes the VAE, so it trains on images: '
                             'the batch holds latents (input_space='
                             f'{input_space!r}); use an image dataset')
+        if not self.aligners:
+            raise ConfigError('REPAE needs model.aligners to train: the REPA '
+                              'loss is what tunes the VAE')
         self._check_pixels(inputs)
         images01 = inputs if images is None else images
         if features is not None:
