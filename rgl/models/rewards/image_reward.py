@@ -16,8 +16,10 @@ prompt is tokenised to 35 tokens with padding, [CLS] first.
 """
 import os.path as osp
 
+import torch
+
 from rgl.registry import MODELS
-from rgl.utils.errors import CheckpointError, ConfigError
+from rgl.utils.errors import CheckpointError, ConfigError, DataError
 from .base import BaseRewardModel, to_model_pixels
 from .image_reward_blip import (REWARD_MEAN, REWARD_STD, ImageRewardNet,
                                 build_tokenizer, load_med_config, tokenize)
@@ -87,6 +89,33 @@ class ImageRewardScore(BaseRewardModel):
 
     def score_batch(self, images, prompts):
         return self.net(*self.encode(images, prompts))
+
+    @torch.no_grad()
+    def score_grid(self, images, prompt_lists):
+        """Rewards of image ``i`` against each prompt of ``prompt_lists[i]``
+        ``(N, P)``; each image goes through the ViT once and its tokens are
+        shared by its P prompts (only the text encoder runs N·P times)."""
+        n = len(prompt_lists)
+        p = len(prompt_lists[0]) if n else 0
+        if any(len(ps) != p for ps in prompt_lists):
+            raise DataError('score_grid needs the same number of prompts '
+                            'for every image')
+        if len(images) != n:
+            raise DataError(f'score_grid: {len(images)} images but {n} '
+                            'prompt lists')
+        if n == 0 or p == 0:
+            return torch.zeros(n, 0)
+        out = []
+        step = max(1, self.batch_size // p)  # images per forward pass
+        for i in range(0, n, step):
+            pixels = to_model_pixels(images[i:i + step], self.net.image_size,
+                                     self.mean, self.std).to(self.device)
+            tokens = self.net.image_tokens(pixels).repeat_interleave(p, 0)
+            flat = [q for ps in prompt_lists[i:i + step] for q in ps]
+            ids, mask = tokenize(self.tokenizer, flat, self.max_length)
+            out.append(self.net(None, ids.to(self.device),
+                                mask.to(self.device), tokens).float().cpu())
+        return torch.cat(out).view(n, p)
 
 
 __all__ = ['ImageRewardScore', 'REWARD_MEAN', 'REWARD_STD']

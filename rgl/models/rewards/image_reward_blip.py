@@ -157,25 +157,33 @@ class ImageRewardNet(nn.Module):
         self.image_size = vcfg.image_size
         self.mean, self.std = float(mean), float(std)
 
-    def features(self, pixels, input_ids, attention_mask):
+    def image_tokens(self, pixels):
+        """The ViT's output tokens ``(N, 1 + HW/P², D)``."""
+        return self.visual_encoder(pixel_values=pixels).last_hidden_state
+
+    def features(self, pixels, input_ids, attention_mask,
+                 image_tokens=None):
         """``h_[CLS]``: the text encoder's first output, attending to the
         prompt (self-attention, padding masked) and to all image tokens
-        (cross-attention)."""
-        image_tokens = self.visual_encoder(
-            pixel_values=pixels).last_hidden_state
+        (cross-attention). ``image_tokens`` (from :meth:`image_tokens`)
+        skips the ViT."""
+        if image_tokens is None:
+            image_tokens = self.image_tokens(pixels)
         out = self.text_encoder(
             input_ids=input_ids, attention_mask=attention_mask,
             encoder_hidden_states=image_tokens, is_decoder=False)
         return out.last_hidden_state[:, 0]
 
-    def raw_reward(self, pixels, input_ids, attention_mask):
+    def raw_reward(self, pixels, input_ids, attention_mask,
+                   image_tokens=None):
         """The MLP's output before standardisation, ``(N,)``."""
-        h = self.features(pixels, input_ids, attention_mask)
+        h = self.features(pixels, input_ids, attention_mask, image_tokens)
         return self.mlp.layers(h.float()).squeeze(-1)
 
-    def forward(self, pixels, input_ids, attention_mask):
+    def forward(self, pixels, input_ids, attention_mask, image_tokens=None):
         """``(raw - μ) / σ``, ``(N,)``."""
-        raw = self.raw_reward(pixels, input_ids, attention_mask)
+        raw = self.raw_reward(pixels, input_ids, attention_mask,
+                              image_tokens)
         return (raw - self.mean) / self.std
 
 

@@ -325,3 +325,17 @@ def test_imagereward_full_size_layout_fits_the_released_file_size():
     size += 512 * 8  # blip.text_encoder.embeddings.position_ids
     assert size == 1786667908
     assert 0 < 1786880927 - size < 400 * 625
+
+
+def test_imagereward_score_grid_shares_image_tokens(files):
+    r = build(files, batch_size=4)
+    torch.manual_seed(4)
+    images = torch.rand(3, 3, 36, 32)
+    grid = [['a cat', 'two apples'], ['a dog', 'a red apple'],
+            ['the table', 'a cat']]
+    got = r.score_grid(images, grid)
+    assert got.shape == (3, 2)
+    flat_images = images.repeat_interleave(2, 0)
+    want = r.score(flat_images, [q for ps in grid for q in ps]).view(3, 2)
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+    assert r.score_grid(images[:0], []).shape == (0, 0)
