@@ -89,7 +89,7 @@ class ReferenceLoop:
         return c_hat, self.sigma * norm.ppf(p_a), counts
 
 
-def build_classifier(cfg, checkpoint, shape, calibrate_seed=0):
+def build_classifier(cfg, checkpoint, shape, sigma, calibrate_seed=0):
     """The config's classifier: loaded weights, or random weights with
     BatchNorm running statistics set from random images (so that logits
     have a trained network's scale and the votes spread over classes)."""
@@ -109,16 +109,27 @@ def build_classifier(cfg, checkpoint, shape, calibrate_seed=0):
         g = torch.Generator().manual_seed(calibrate_seed)
         with torch.no_grad():
             for _ in range(4):
-                clf.logits(torch.rand((64, ) + shape, generator=g))
+                clf.logits(random_images(64, shape, g, sigma))
             clf.eval()
-            # standardise the logits over random images: a random network
-            # otherwise votes one class for every input, and the decisions
-            # to compare would be trivial
-            logits = clf.logits(torch.rand((256, ) + shape, generator=g))
+            # standardise the logits over noisy random images: a random
+            # network otherwise votes one class for every input, and the
+            # counts to compare would be trivial
+            logits = clf.logits(random_images(256, shape, g, sigma))
             mean, std = logits.mean(0), logits.std(0)
             clf.head.weight.div_(std[:, None])
             clf.head.bias.sub_(mean).div_(std)
     return clf.eval()
+
+
+def random_images(num, shape, generator, sigma=0.0):
+    """Smooth random images in [0, 1] (bilinear 4×4 → full size), plus
+    N(0, σ²) noise when ``sigma``."""
+    small = torch.rand((num, shape[0], 4, 4), generator=generator)
+    x = torch.nn.functional.interpolate(small, size=shape[1:],
+                                        mode='bilinear', align_corners=False)
+    if sigma:
+        x = x + sigma * torch.randn(x.shape, generator=generator)
+    return x
 
 
 def input_shape(cfg, size):
@@ -212,9 +223,10 @@ def main():
     from rgl.models.smoothing import SmoothedClassifier
     cfg = Config.fromfile(args.config)
     shape = input_shape(cfg, args.input_size)
-    clf = build_classifier(cfg, args.checkpoint, shape).to(args.device)
-    x = torch.rand((args.images, ) + shape,
-                   generator=torch.Generator().manual_seed(1)).to(args.device)
+    clf = build_classifier(cfg, args.checkpoint, shape,
+                           args.sigma).to(args.device)
+    x = random_images(args.images, shape,
+                      torch.Generator().manual_seed(1)).to(args.device)
     keys = [(args.seed, i) for i in range(args.images)]
     fold = not args.no_fold
     smooth = SmoothedClassifier(
