@@ -308,8 +308,10 @@ def test_imagereward_full_size_layout_fits_the_released_file_size():
     names plus the int64 ``position_ids``, holds 1,786,667,908 bytes of
     tensors; the released ``ImageReward.pt`` has 1,786,880,927 bytes (the
     size recorded for THUDM/ImageReward revision 5736be03). The 213 kB
-    left is the zip/pickle framing of 625 entries: a missing or extra
-    layer, or the projections, would be megabytes."""
+    left is the zip/pickle framing of 625 entries (``torch.save`` of this
+    layout with random weights wrote 1,786,876,153 bytes here, 4.8 kB from
+    the release): a missing or extra layer, or the projections, would be
+    megabytes."""
     from rgl.models.rewards.image_reward_blip import ImageRewardNet
     from rgl.models.rewards.image_reward_convert import rgl_to_official
     with torch.device('meta'):
