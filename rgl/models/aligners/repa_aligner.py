@@ -1,5 +1,6 @@
 """REPA: representation alignment (Yu et al., ICLR 2025)."""
 import copy
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -182,6 +183,13 @@ class REPAAligner(nn.Module):
         if self.tap is not None:
             self.tap.remove()
         self.tap = FeatureTap(backbone, self.tap_name(backbone))
+        # DDT: REPA belongs in the condition encoder, not the velocity decoder
+        enc = getattr(backbone, 'num_encoder_blocks', None)
+        if self.depth is not None and isinstance(enc, int) and \
+                self.depth > enc:
+            warnings.warn(f'REPAAligner.depth={self.depth} taps the decoder '
+                          f'of {type(backbone).__name__} (its encoder is '
+                          f'blocks 1..{enc})')
         # timm ViTs put CLS/register tokens first; only patch tokens align
         prefix = getattr(backbone, 'num_prefix_tokens', 0)
         self.num_prefix_tokens = prefix if isinstance(prefix, int) else 0

@@ -69,6 +69,12 @@ def test_repa_tap_is_in_the_encoder():
     assert model.blocks[3].attn.qkv.weight.grad is None
 
 
+def test_repa_tap_in_the_decoder_warns():
+    model = tiny_ddt()  # encoder: blocks 1..3
+    with pytest.warns(UserWarning, match='taps the decoder'):
+        REPAAligner(encoder_dims=[16], depth=4, projector_dim=8).bind(model)
+
+
 def test_defaults_and_errors():
     with torch.device('meta'):
         xl = DDT(arch='XL/2')
