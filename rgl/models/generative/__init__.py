@@ -1,4 +1,4 @@
-"""Generative algorithms: flow matching (SiT) and DDPM (DiT)."""
+"""Generative algorithms: flow matching (SiT), DDPM (DiT) and REPA-E."""
 from .base import GenerativeAlgorithm
 from .data_preprocessor import GenerativeDataPreprocessor
 from .ddpm import DDPM
@@ -6,9 +6,10 @@ from .flow_matching import FlowMatching
 from .gaussian_diffusion import GaussianDiffusion
 from .interpolants import (CosineInterpolant, LinearInterpolant,
                            build_interpolant, sample_time)
+from .repa_e import REPAE
 
 __all__ = [
     'GenerativeAlgorithm', 'GenerativeDataPreprocessor', 'DDPM',
     'FlowMatching', 'GaussianDiffusion', 'CosineInterpolant',
-    'LinearInterpolant', 'build_interpolant', 'sample_time'
+    'LinearInterpolant', 'build_interpolant', 'sample_time', 'REPAE'
 ]

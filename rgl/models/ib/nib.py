@@ -108,6 +108,12 @@ class NuisanceIBClassifier(BaseModel):
         stochastic (bool): sample ``z`` by reparametrisation in training.
         mean, std (Sequence[float], optional): normalisation of the [0, 1]
             input inside the model (the decoder targets the [0, 1] input).
+        train_loss (dict, optional): a robust classification objective from
+            ``rgl.models.losses`` (e.g. ``CATRSLoss``) called as
+            ``train_loss(self.logits, x, labels)`` in place of ``CE(c(z),
+            y)``, as in :class:`ImageClassifier`; the KL, reconstruction,
+            prior and adversary terms stay on the clean ``x``. ``None``: the
+            cross-entropy above.
     """
 
     def __init__(self,
@@ -126,6 +132,7 @@ class NuisanceIBClassifier(BaseModel):
                  stochastic=True,
                  mean=None,
                  std=None,
+                 train_loss=None,
                  data_preprocessor=None,
                  init_cfg=None):
         if data_preprocessor is None:
@@ -180,6 +187,8 @@ class NuisanceIBClassifier(BaseModel):
         self.rec_weight = float(rec_weight)
         self.adv_weight = float(adv_weight)
         self.adv_scale = float(adv_scale)
+        self.train_loss = None if train_loss is None else build_module(
+            train_loss)
 
     # ------------------------------------------------------------------
     def encode(self, x):
@@ -212,7 +221,10 @@ class NuisanceIBClassifier(BaseModel):
             z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
         else:
             z = mu
-        losses = dict(loss_cls=F.cross_entropy(self.head(z), labels))
+        if self.train_loss is None:
+            losses = dict(loss_cls=F.cross_entropy(self.head(z), labels))
+        else:  # e.g. CAT-RS on noisy copies, through f(x) = c(μ(x))
+            losses = dict(self.train_loss(self.logits, x, labels))
         if self.stochastic and self.beta > 0:
             losses['loss_kl'] = self.beta * gaussian_kl(mu, logvar)
         x_hat = self.decoder(z, z_n)

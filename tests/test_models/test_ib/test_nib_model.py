@@ -181,3 +181,33 @@ def test_adversarial_autoencoder_prior_term():
                for p in model.backbone.parameters())
     with pytest.raises(ConfigError, match='model.prior_weight'):
         tiny_cnn_nib(prior_weight=-1)
+
+
+def test_train_loss_replaces_the_cross_entropy_only():
+    """A robust objective (CAT-RS here) takes the place of CE(c(z), y) and
+    sees the classifier f(x) = c(μ(x)); the other NIB terms stay."""
+    torch.manual_seed(0)
+    catrs = dict(type='CATRSLoss', sigma=0.25, num_noise=2, lbd=0.5,
+                 epsilon=1.0, num_steps=1)
+    model = tiny_cnn_nib(train_loss=catrs).eval()
+    plain = tiny_cnn_nib().eval()
+    plain.load_state_dict(model.state_dict())  # no new parameters
+    x, y = torch.rand(4, 1, 8, 8), torch.tensor([0, 1, 2, 1])
+    seen = []
+
+    class Spy(torch.nn.Module):
+
+        def forward(self, logits_fn, inputs, labels):
+            seen.append(torch.equal(logits_fn(inputs), model.logits(inputs)))
+            return dict(loss_robust=logits_fn(inputs).sum() * 0)
+
+    assert isinstance(model.train_loss, torch.nn.Module)  # CATRSLoss built
+    model.train_loss = Spy()
+    losses = model.loss(x, y)
+    assert seen == [True] and 'loss_cls' not in losses
+    reference = plain.loss(x, y)
+    for key in ('loss_kl', 'loss_rec', 'loss_adv'):
+        torch.testing.assert_close(losses[key], reference[key])
+    model.train_loss = None
+    torch.testing.assert_close(model.loss(x, y)['loss_cls'],
+                               reference['loss_cls'])
