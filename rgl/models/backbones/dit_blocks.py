@@ -138,7 +138,7 @@ class Attention(nn.Module):
         n, t, d = x.shape
         qkv = self.qkv(x).reshape(n, t, 3, self.num_heads, self.head_dim)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
-        q, k = self.q_norm(q), self.k_norm(k)
+        q, k = self.encode_positions(self.q_norm(q), self.k_norm(k))
         if self.record_attention:
             logits = (q * self.scale) @ k.transpose(-2, -1)
             self.attention_logits = logits
@@ -146,6 +146,12 @@ class Attention(nn.Module):
         else:
             x = F.scaled_dot_product_attention(q, k, v)
         return self.proj(x.transpose(1, 2).reshape(n, t, d))
+
+    def encode_positions(self, q, k):
+        """Hook for relative position encodings of q and k (N, H, T, d_h),
+        e.g. LightningDiT's RoPE; DiT adds absolute positions to the input
+        instead, so here it is the identity."""
+        return q, k
 
     def pop_attention(self):
         """The logits S (N, H, T, T) of the last recorded forward pass, then

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rgl.utils.errors import ConfigError
+from .dit_blocks import Attention, Mlp
 
 NORMS = ('layernorm', 'rmsnorm')
 
@@ -52,19 +53,6 @@ class SwiGLU(nn.Module):
     def forward(self, x):
         a, b = self.w12(x).chunk(2, dim=-1)
         return self.w3(F.silu(a) * b)
-
-
-class GeluMlp(nn.Module):
-    """fc1 → GELU(tanh) → fc2 (DiT's feed-forward, same names)."""
-
-    def __init__(self, dim, hidden_dim):
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden_dim)
-        self.act = nn.GELU(approximate='tanh')
-        self.fc2 = nn.Linear(hidden_dim, dim)
-
-    def forward(self, x):
-        return self.fc2(self.act(self.fc1(x)))
 
 
 class RoPE2D(nn.Module):
@@ -105,60 +93,32 @@ class RoPE2D(nn.Module):
             else out
 
 
-class LightningAttention(nn.Module):
+class LightningAttention(Attention):
     """Multi-head SDPA attention with optional QK-norm (per-head
     LayerNorm or RMSNorm on q and k) and 2-D RoPE on q and k.
 
-    Like ``dit_blocks.Attention``, ``record_attention = True`` makes it
-    compute the logits S = q kᵀ/√d (after QK-norm and RoPE) explicitly and
-    keep them, with their graph, in ``attention_logits`` for HASTE's
-    attention alignment; otherwise it runs fused SDPA and keeps nothing.
+    It is ``dit_blocks.Attention`` with other norms and RoPE as its
+    position encoding, so ``record_attention = True`` likewise computes the
+    logits S = q kᵀ/√d (after QK-norm and RoPE) explicitly and keeps them,
+    with their graph, in ``attention_logits`` for HASTE's attention
+    alignment; otherwise it runs fused SDPA and keeps nothing.
     """
 
     def __init__(self, dim, num_heads, qkv_bias=True, qk_norm=False,
                  norm='layernorm', rope_grid=None):
-        super().__init__()
         if dim % num_heads:
             raise ConfigError(f'width {dim} is not divisible by {num_heads} '
                               'heads')
-        self.num_heads = num_heads
-        self.head_dim = dim // num_heads
-        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        super().__init__(dim, num_heads, qkv_bias=qkv_bias, qk_norm=False)
         if qk_norm:
             self.q_norm = build_norm(norm, self.head_dim, affine=True)
             self.k_norm = build_norm(norm, self.head_dim, affine=True)
-        else:
-            self.q_norm = self.k_norm = nn.Identity()
         self.rope = RoPE2D(self.head_dim, rope_grid) if rope_grid else None
-        self.proj = nn.Linear(dim, dim)
-        self.scale = self.head_dim**-0.5
-        self.record_attention = False
-        self.attention_logits = None
 
-    def forward(self, x):
-        n, t, d = x.shape
-        qkv = self.qkv(x).reshape(n, t, 3, self.num_heads, self.head_dim)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
-        q, k = self.q_norm(q), self.k_norm(k)
-        if self.rope is not None:
-            q, k = self.rope(q), self.rope(k)
-        if self.record_attention:
-            logits = (q * self.scale) @ k.transpose(-2, -1)
-            self.attention_logits = logits
-            x = logits.softmax(dim=-1).to(v.dtype) @ v
-        else:
-            x = F.scaled_dot_product_attention(q, k, v)
-        return self.proj(x.transpose(1, 2).reshape(n, t, d))
-
-    def pop_attention(self):
-        """The logits S (N, H, T, T) of the last recorded pass, then
-        forgotten."""
-        if self.attention_logits is None:
-            raise RuntimeError('Attention recorded no map: set '
-                               '`record_attention = True` before the '
-                               'forward pass')
-        out, self.attention_logits = self.attention_logits, None
-        return out
+    def encode_positions(self, q, k):
+        if self.rope is None:
+            return q, k
+        return self.rope(q), self.rope(k)
 
 
 class LightningDiTBlock(nn.Module):
@@ -189,7 +149,7 @@ class LightningDiTBlock(nn.Module):
         self.norm2 = build_norm(norm, hidden_size)
         hidden = int(hidden_size * mlp_ratio)
         self.mlp = SwiGLU(hidden_size, int(2 / 3 * hidden), mlp_bias) \
-            if swiglu else GeluMlp(hidden_size, hidden)
+            if swiglu else Mlp(hidden_size, hidden)
         self.adaLN_modulation = nn.Sequential(
             nn.SiLU(), nn.Linear(hidden_size, 6 * hidden_size))
 
