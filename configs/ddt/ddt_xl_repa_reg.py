@@ -10,4 +10,9 @@ _base_ = ['./ddt_xl_repa.py']
 
 model = dict(
     backbone=dict(class_token_dim=768),  # DINOv2-B's width
-    class_token=dict(loss_weight=0.03))
+    class_token=dict(loss_weight=0.03),
+    # REG aligns the class position with DINOv2-B's class token too
+    aligners=[
+        dict(type='REPAAligner', encoders=[{{_base_.dinov2_b}}], depth=8,
+             projector_dim=1152, loss_weight=0.5, align_prefix=True)
+    ])

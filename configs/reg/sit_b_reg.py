@@ -7,7 +7,7 @@ model = dict(
     backbone=dict(arch='B/2'),
     aligners=[
         dict(type='REPAAligner', encoders=[{{_base_.dinov2_b}}], depth=4,
-             projector_dim=2048, loss_weight=0.5)
+             projector_dim=2048, loss_weight=0.5, align_prefix=True)
     ])
 max_iters = 400000
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)

@@ -1,6 +1,7 @@
 # REG (Wu et al., 2025): SiT-XL/2 + REPA + one DINOv2-B class token in the
 # input sequence, ImageNet 256² (REG's train.sh and eval.sh):
-# - REPA: DINOv2-B patch tokens aligned at depth 8, λ = 0.5, MLP projector;
+# - REPA: DINOv2-B's [class; patch] tokens aligned at depth 8 (the class
+#   position too: align_prefix), λ = 0.5, MLP projector;
 # - REG: DINOv2-B's normalised class token (768-d) joins the sequence, is
 #   noised on the same linear path and denoised with the latents, w_cls 0.03;
 # - global batch 256, AdamW lr 1e-4 constant, uniform t, EMA 0.9999;
@@ -18,7 +19,7 @@ model = dict(
     class_token=dict(loss_weight=0.03),
     aligners=[
         dict(type='REPAAligner', encoders=[{{_base_.dinov2_b}}], depth=8,
-             projector_dim=2048, loss_weight=0.5)
+             projector_dim=2048, loss_weight=0.5, align_prefix=True)
     ],
     sampler=dict(type='SDESampler', num_steps=250, cfg_scale=2.3,
                  guidance_interval=(0.0, 0.85)))

@@ -67,6 +67,12 @@ class REPAAligner(nn.Module):
             makes a mismatch an error: REPA matches the grids by the
             encoder's input size (the encoder's ``grid_size``), and a
             silently resampled target is a different objective.
+        align_prefix (bool): also align the backbone's prefix tokens (REG's
+            class token position) with the target's: the (single) target
+            then carries the encoder's class token first, ``[z_cls,
+            z_1..z_T]`` (``FlowMatching(class_token=...)`` supplies it), and
+            the cosine is averaged over all T + 1 positions, as REG's
+            release does. ``False``: prefix tokens are skipped (REPA).
 
     Call :meth:`bind` once with the backbone (the algorithm does), run the
     backbone, then :meth:`loss`.
@@ -92,7 +98,8 @@ class REPAAligner(nn.Module):
                  projector='mlp',
                  projector_kernel_size=3,
                  spatial_norm=None,
-                 resample_tokens=False):
+                 resample_tokens=False,
+                 align_prefix=False):
         super().__init__()
         if (depth is None) == (layer is None):
             raise ConfigError('REPAAligner needs exactly one of `depth` '
@@ -123,6 +130,13 @@ class REPAAligner(nn.Module):
         self.in_dim, self.projector_dim = in_dim, projector_dim
         self.loss_weight = loss_weight
         self.resample_tokens = bool(resample_tokens)
+        self.align_prefix = bool(align_prefix)
+        if self.align_prefix and (len(self.encoder_dims) != 1
+                                  or projector != 'mlp'):
+            raise ConfigError(
+                'REPAAligner.align_prefix needs one encoder and the '
+                "token-wise projector='mlp' (a class token has no place on a "
+                'conv grid)')
         if projector not in PROJECTORS:
             raise ConfigError(f'REPAAligner.projector must be one of '
                               f'{PROJECTORS}, got {projector!r}')
@@ -276,16 +290,21 @@ class REPAAligner(nn.Module):
                               f'projectors but got {len(features)} feature '
                               'sets')
         hidden = self.tap.pop()
-        if hidden.dim() == 3 and self.num_prefix_tokens:
-            hidden = hidden[:, self.num_prefix_tokens:]
+        prefix = self.num_prefix_tokens if hidden.dim() == 3 else 0
+        if prefix and not self.align_prefix:
+            hidden, prefix = hidden[:, prefix:], 0
         preds = self.project(hidden)
         terms = []
         for k, (pred, target) in enumerate(zip(preds, features)):
             name = type(self._encoders[k]).__name__ if self._encoders \
                 else f'features[{k}]'
-            target = self.match_grid(target.to(pred.device), pred.shape[1],
-                                     name)
+            target = target.to(pred.device)
+            if prefix:  # [class token(s); patch tokens], as the hidden state
+                head, target = target[:, :prefix], target[:, prefix:]
+            target = self.match_grid(target, pred.shape[1] - prefix, name)
             target = self.normalize_target(target)
+            if prefix:
+                target = torch.cat([head.to(target.dtype), target], dim=1)
             terms.append(self.negative_cosine(pred, target))
         neg_cos = torch.stack(terms).mean()
         return dict(loss_repa=self.loss_weight * neg_cos,

@@ -130,6 +130,9 @@ class FlowMatching(GenerativeAlgorithm):
         tokens, cls = encode_with_class_token(encoders[0], images01)
         if features is None:
             features = [tokens] + [enc(images01) for enc in encoders[1:]]
+        if self.aligners[0].align_prefix:  # REG aligns the class position
+            features = [torch.cat([cls[:, None].to(features[0].dtype),
+                                   features[0]], dim=1)] + list(features[1:])
         return features, dict(cls_token=cls)
 
     @property

@@ -2,8 +2,10 @@
 and its joint sampling."""
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.structures import BaseDataElement
 
+from rgl.models.aligners import REPAAligner
 from rgl.models.backbones import SiT
 from rgl.models.backbones.dit_blocks import sincos_2d
 from rgl.models.generative import FlowMatching
@@ -23,14 +25,16 @@ def mae_encoder():
                 patch_size=4, grid_size=4, mean=None, std=None)
 
 
-def reg_model(class_token=dict(loss_weight=0.03), **backbone):
+def reg_model(class_token=dict(loss_weight=0.03), align_prefix=False,
+              **backbone):
     backbone = dict(type='SiT', arch=TINY, input_size=16, in_channels=1,
                     num_classes=10, class_token_dim=ENC_DIM, **backbone)
     with pytest.warns(UserWarning, match='RANDOM'):
         return FlowMatching(
             backbone=backbone, class_token=class_token,
             aligners=[dict(type='REPAAligner', encoders=[mae_encoder()],
-                           depth=1, projector_dim=8)])
+                           depth=1, projector_dim=8,
+                           align_prefix=align_prefix)])
 
 
 def randomize(model, seed=0):
@@ -84,6 +88,32 @@ def test_aligner_skips_the_class_token():
     assert set(losses) == {'loss_denoise', 'loss_cls', 'loss_repa',
                            'repa_cos'}
     assert all(torch.isfinite(v) for v in losses.values())
+
+
+def test_aligned_class_position_by_hand():
+    """align_prefix (REG's release): the projected hidden state at the
+    class position is aligned with the encoder's class token, and the
+    cosine is averaged over all T + 1 positions."""
+    model = randomize(reg_model(align_prefix=True))
+    aligner, enc = model.aligners[0], model.aligners[0].encoders[0]
+    images = torch.rand(2, 1, 16, 16)
+    tokens, cls = encode_with_class_token(enc, images)
+    features, extra = model.encode_targets(images, None)
+    torch.testing.assert_close(features[0][:, 0], cls)
+    torch.testing.assert_close(features[0][:, 1:], tokens)
+    tap = FeatureTap(model.backbone, 'blocks.0')
+    y = torch.tensor([1, 2])
+    model.backbone(images * 2 - 1, torch.rand(2), y,
+                   cls_token=extra['cls_token'])
+    hidden = tap.pop()
+    repa = aligner.loss(features=features)
+    pred = F.normalize(aligner.project(hidden)[0], dim=-1)
+    target = F.normalize(torch.cat([cls[:, None], tokens], dim=1), dim=-1)
+    torch.testing.assert_close(repa['repa_cos'],
+                               (pred * target).sum(-1).mean())
+    assert hidden.shape[1] == 17
+    with pytest.raises(ConfigError, match='align_prefix'):
+        REPAAligner(encoder_dims=[8, 8], depth=1, align_prefix=True)
 
 
 def test_class_token_is_the_encoders_normalised_cls():
