@@ -7,23 +7,10 @@
 - ``alignment_scores_*.json``: prompt -> ``{"human": ..., model: {metric:
   value}}``.
 """
-import json
 import os.path as osp
 
 from rgl.utils.errors import DataError
-
-
-def _read_json(path, what):
-    if not osp.isfile(path):
-        raise DataError(f'{what} not found: {path}')
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except json.JSONDecodeError as err:
-        raise DataError(f'{path} is not valid JSON: {err}') from None
-    if not isinstance(data, dict):
-        raise DataError(f'{path}: expected a JSON object at the top level')
-    return data
+from rgl.utils.json_io import read_json_object
 
 
 def load_human_labels(path):
@@ -37,7 +24,7 @@ def load_human_labels(path):
         DataError: a missing/malformed file, or an entry without
             ``caption`` or ``human_labels`` (named).
     """
-    data = _read_json(path, 'TIA2 human labels')
+    data = read_json_object(path, 'TIA2 human labels')
     groups = {}
     for key, entry in data.items():
         if not isinstance(entry, dict) or 'caption' not in entry or \
@@ -79,7 +66,7 @@ def check_images(groups, image_dir, labels_path='the labels file'):
 def load_alignment_scores(path):
     """A released ``alignment_scores_*.json``: prompt -> ``{"human":
     float, model: {metric: value, ...}}``."""
-    data = _read_json(path, 'TIA2 alignment scores')
+    data = read_json_object(path, 'TIA2 alignment scores')
     for prompt, entry in data.items():
         if not isinstance(entry, dict):
             raise DataError(f'{path}: the scores of {prompt!r} are not an '

@@ -4,12 +4,11 @@ Rule-based generators for counting and two-object composition prompts, and
 user-provided sets in the TIA2 ``prompt_set_*.json`` format (a JSON object:
 prompt -> list of its contrastive prompts).
 """
-import json
-import os.path as osp
 import re
 
 from rgl.registry import TASK_UTILS
 from rgl.utils.errors import ConfigError, DataError
+from rgl.utils.json_io import read_json_object
 
 NUMBERS = ('one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight',
            'nine', 'ten')
@@ -218,16 +217,9 @@ def load_prompt_set(path):
         DataError: the file is missing, not JSON, or not a mapping of
             strings to lists of strings (naming the first bad prompt).
     """
-    if not osp.isfile(path):
-        raise DataError(f'prompt set not found: {path}')
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except json.JSONDecodeError as err:
-        raise DataError(f'{path} is not valid JSON: {err}') from None
-    if not isinstance(data, dict):
-        raise DataError(f'{path}: a prompt set is a JSON object mapping '
-                        'each prompt to a list of contrastive prompts')
+    data = read_json_object(
+        path, 'prompt set', 'a prompt set is a JSON object mapping each '
+        'prompt to a list of contrastive prompts')
     for prompt, others in data.items():
         if not (isinstance(others, list)
                 and all(isinstance(o, str) for o in others)):
