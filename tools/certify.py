@@ -3,7 +3,7 @@ al. 2019, CERTIFY).
 
     python tools/certify.py CONFIG CHECKPOINT --sigma 0.25 --out out.tsv \\
         [--n0 100 --n 100000 --alpha 0.001 --batch 1000 --skip 1 --max -1]
-        [--compile] [--micro-batch 128] [--cpu-bf16]
+        [--compile] [--micro-batch 32] [--workers W] [--cpu-bf16]
     torchrun --nproc_per_node 2 tools/certify.py CONFIG CKPT --N 100000 \\
         --out out.tsv --launcher pytorch   # ranks split the images (CPU: gloo)
 
@@ -22,8 +22,9 @@ file of another run is refused (``--overwrite`` replaces it).
 Defaults come from the config's ``certify_cfg`` dict, then the flags.
 
 Speed: the classifier runs as a BN-folded, normalisation-folded,
-channels-last copy in forward passes of at most ``--micro-batch`` copies
-(CPU); ``--compile`` adds torch.compile (fp32, the same decisions);
+channels-last copy in forward passes of at most ``--micro-batch`` copies,
+``--workers`` of them at once on one thread each (CPU); ``--compile``
+adds torch.compile (fp32, the same decisions);
 ``--cpu-bf16`` trades precision for speed (see
 tools/benchmarks/benchmark_certify.py for both).
 """
@@ -71,10 +72,15 @@ def parse_args(argv=None):
                    help='torch.compile the BN-folded inference copy (fp32, '
                    'same decisions; compiling takes tens of seconds, '
                    'amortised over a long run)')
-    p.add_argument('--micro-batch', type=int, default=128,
+    p.add_argument('--micro-batch', type=int, default=32,
                    help='CPU: forward passes of at most this many copies '
                    '(a batch is split evenly); 0 = one forward per batch. '
                    'Results do not depend on it')
+    p.add_argument('--workers', type=int,
+                   help='CPU: micro-batches run this many at a time, one '
+                   'intra-op thread each (default: the torch thread count; '
+                   '1: one at a time on all threads). Results do not '
+                   'depend on it')
     p.add_argument('--cpu-bf16', action='store_true',
                    help='bfloat16 autocast on CPU (faster, lower precision: '
                    'radii can differ from fp32; recorded in the run)')
@@ -128,7 +134,7 @@ def main(argv=None):
                       checkpoint=args.checkpoint, amp=not args.fp32,
                       channels_last=not args.fp32, compile=args.compile,
                       micro_batch=args.micro_batch or None,
-                      cpu_bf16=args.cpu_bf16)
+                      workers=args.workers, cpu_bf16=args.cpu_bf16)
     if classes and 'num_classes' not in smooth_cfg:
         smooth_cfg['num_classes'] = len(classes)
     smooth = MODELS.build(smooth_cfg)

@@ -4,7 +4,7 @@ per-image loop (locuslab/smoothing ``core.py``), same work, same noise.
     python tools/benchmarks/benchmark_certify.py [--config CONFIG]
         [--checkpoint CKPT] [--sigma 0.25] [--n0 100] [--n 1000]
         [--batch 400] [--images 4] [--threads 1] [--repeats 3]
-        [--compile] [--cpu-bf16] [--profile]
+        [--workers W] [--compile] [--cpu-bf16] [--profile]
 
 Both sides use the same base classifier (the config's model: CIFAR-10
 ResNet-110 by default; random weights with BatchNorm statistics calibrated
@@ -202,8 +202,12 @@ def main():
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--repeats', type=int, default=3)
-    p.add_argument('--micro-batch', type=int, default=128,
+    p.add_argument('--micro-batch', type=int, default=32,
                    help="rgl's CPU micro-batch (SmoothedClassifier)")
+    p.add_argument('--workers', type=int, default=None,
+                   help="rgl's CPU micro-batch threads, one intra-op "
+                   'thread each (default: --threads; 1: one forward at a '
+                   'time on all threads)')
     p.add_argument('--compile', action='store_true',
                    help='rgl with torch.compile (compile time reported '
                    'apart)')
@@ -232,7 +236,7 @@ def main():
     smooth = SmoothedClassifier(
         clf, sigma=args.sigma, amp=False, channels_last=fold, fold_bn=fold,
         fold_normalize=fold, compile=args.compile,
-        micro_batch=args.micro_batch).eval()
+        micro_batch=args.micro_batch, workers=args.workers).eval()
     ref = ReferenceLoop(clf.logits, smooth.num_classes, args.sigma)
     uptime = subprocess.run(['uptime'], capture_output=True,
                             text=True).stdout.strip()
@@ -245,7 +249,8 @@ def main():
           f'{torch.get_num_threads()}, repeats {args.repeats} (interleaved '
           f'reference/rgl), seed {args.seed}')
     print(f'rgl: fold_bn={fold} fold_normalize={fold} channels_last={fold}'
-          f' compile={args.compile} micro_batch={args.micro_batch}; '
+          f' compile={args.compile} micro_batch={args.micro_batch} '
+          f'workers={args.workers or torch.get_num_threads()}; '
           f'torch {torch.__version__}, '
           f'{torch.backends.cpu.get_cpu_capability()}')
     print(f'machine load at start: {uptime}')

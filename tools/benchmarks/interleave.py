@@ -112,18 +112,35 @@ def run_interleaved(base_cmd, variants, repeats, steps, log=print):
             order = variants if r % 2 == 0 else variants[::-1]
             for spec in order:
                 proc = workers[spec]
-                proc.stdin.write(f'{steps}\n')
-                proc.stdin.flush()
-                answer = json.loads(proc.stdout.readline())
+                try:
+                    proc.stdin.write(f'{steps}\n')
+                    proc.stdin.flush()
+                    line = proc.stdout.readline()
+                except BrokenPipeError:
+                    line = ''
+                if not line:
+                    raise RuntimeError(_died(spec, proc))
+                answer = json.loads(line)
                 records[spec] += answer['steps']
                 peaks[spec] = answer['peak_mb']
             log(f'round {r + 1}/{repeats} done, load {load_average()}')
     finally:
         for proc in workers.values():
             if proc.stdin:
-                proc.stdin.close()
+                try:
+                    proc.stdin.close()
+                except BrokenPipeError:  # that worker is gone already
+                    pass
             proc.wait()
     return ready, records, peaks
+
+
+def _died(spec, proc):
+    """The error for a worker that stopped answering."""
+    code = proc.wait()
+    why = (' (SIGKILL: most often the out-of-memory killer; run fewer '
+           'variants at once)' if code == -9 else ' (see its stderr)')
+    return f'worker {spec} exited with code {code} mid-run{why}'
 
 
 def medians(records, peaks):

@@ -224,6 +224,12 @@ class CompiledClassifier:
                                  options=dict(freezing=True))
         self._ok = False
 
+    @property
+    def ready(self):
+        """Compiled (or given up on compiling): safe to call from several
+        threads at once."""
+        return self._ok or self._fn is None
+
     def logits(self, x):
         if self._fn is None:
             return self.eager(x)

@@ -8,6 +8,7 @@ from torch import nn
 from rgl.registry import MODELS
 from rgl.utils.checkpoint import check_state_dict, load_state_dict_file
 from rgl.utils.errors import ConfigError, DataError
+from .chunk_threads import ChunkThreads, resolve_workers
 from .inference import InferenceCache
 from .noise import BatchClock, NoiseStreams, apportion_seconds
 from .statistics import (binomial_two_sided_pvalue, certified_radius,
@@ -95,12 +96,18 @@ class SmoothedClassifier(nn.Module):
             it.
         cpu_bf16 (bool): autocast to bfloat16 on CPU (opt-in: a faster but
             lower-precision base classifier on CPUs with bf16 support).
+        workers (int, optional): on CPU, the micro-batches of a batch run
+            on this many threads at once, one intra-op thread each (see
+            :mod:`.chunk_threads`); a batch is cut into a multiple of
+            ``workers`` micro-batches. None: ``torch.get_num_threads()``;
+            1: one forward at a time on all intra-op threads. Results do
+            not depend on it.
     """
 
     def __init__(self, classifier, sigma, num_classes=None, checkpoint=None,
                  denoiser=None, amp=True, channels_last=True, fold_bn=True,
-                 fold_normalize=True, compile=False, micro_batch=128,
-                 cpu_bf16=False):
+                 fold_normalize=True, compile=False, micro_batch=32,
+                 cpu_bf16=False, workers=None):
         super().__init__()
         check_sigma(sigma)
         self.classifier = _build(classifier)
@@ -132,6 +139,9 @@ class SmoothedClassifier(nn.Module):
             check_sampling_args(batch_size=micro_batch)
         self.micro_batch = micro_batch
         self.cpu_bf16 = cpu_bf16
+        if workers is not None:
+            resolve_workers(workers, torch.device('cpu'))  # checks it
+        self.workers = workers
         self._fast = InferenceCache()
         self.eval()
 
@@ -242,7 +252,8 @@ class SmoothedClassifier(nn.Module):
         counts = torch.zeros(b * k, dtype=torch.long, device=device)
         total = b * num
         rows = min(batch_size, total)
-        chunk = self._chunk(device, rows)
+        workers = resolve_workers(self.workers, device)
+        chunk = self._chunk(device, rows, workers)
         padded = bool(self.compile)
         # One noise buffer reused for every batch: no per-batch allocation.
         # Compiled: a whole number of chunks, so every forward has the one
@@ -254,7 +265,9 @@ class SmoothedClassifier(nn.Module):
                 memory_format=memory_format)
         clock = BatchClock(device) if return_seconds else None
         spans = []
-        with self._autocast(device):
+        threads = ChunkThreads(workers if chunk < rows else 1,
+                               lambda: self._autocast(device))
+        with self._autocast(device), threads:
             for start in range(0, total, batch_size):
                 stop = min(start + batch_size, total)
                 owner = torch.arange(start, stop, device=device) // num
@@ -265,7 +278,7 @@ class SmoothedClassifier(nn.Module):
                 else:
                     streams.fill(noisy, x, start, num)
                 pred = self._votes(buf, stop - start, chunk, padded, sigma,
-                                   classifier)
+                                   classifier, threads)
                 counts += torch.bincount(owner * k + pred, minlength=b * k)
                 if clock is not None:
                     clock.lap()
@@ -285,23 +298,38 @@ class SmoothedClassifier(nn.Module):
         return self._fast.get(self.classifier, self.fold_bn, channels_last,
                               self.fold_normalize, self.compile)
 
-    def _chunk(self, device, rows):
+    def _chunk(self, device, rows, workers=1):
         """Copies per forward pass: ``rows`` split evenly into pieces of
-        at most ``micro_batch`` (CPU only)."""
+        at most ``micro_batch``, their number a multiple of ``workers``
+        (CPU only)."""
         # a denoiser sees the batch it was given (it may draw its own
         # noise per call)
         if self.micro_batch is None or device.type != 'cpu' or \
-                self.denoiser is not None or rows <= self.micro_batch:
+                self.denoiser is not None:
             return rows
-        return -(-rows // -(-rows // self.micro_batch))
+        pieces = -(-rows // self.micro_batch)
+        pieces = min(-(-pieces // workers) * workers, rows)
+        return -(-rows // pieces)
 
-    def _votes(self, buf, rows, chunk, padded, sigma, classifier):
-        """``argmax f(buf[q])`` for the first ``rows`` copies."""
+    def _votes(self, buf, rows, chunk, padded, sigma, classifier,
+               threads=None):
+        """``argmax f(buf[q])`` for the first ``rows`` copies, the
+        micro-batches on ``threads`` (a :class:`.ChunkThreads`)."""
+        spans = [(s, s + chunk if padded else min(s + chunk, rows))
+                 for s in range(0, rows, chunk)]
+
+        def votes(span):
+            return self.base_logits(buf[span[0]:span[1]], sigma,
+                                    classifier).argmax(dim=1)
+
         preds = []
-        for s in range(0, rows, chunk):
-            stop = s + chunk if padded else min(s + chunk, rows)
-            preds.append(self.base_logits(buf[s:stop], sigma,
-                                          classifier).argmax(dim=1))
+        if not getattr(classifier, 'ready', True):
+            # compiles on its first call: in this thread, once
+            preds.append(votes(spans.pop(0)))
+        if threads is None:
+            preds += [votes(span) for span in spans]
+        else:
+            preds += threads.map(votes, spans)
         preds = torch.cat(preds) if len(preds) > 1 else preds[0]
         return preds[:rows]
 

@@ -251,7 +251,9 @@ def _draws(idx, num, batch, stream='estimate', sigma=0.5, seed=0):
     """The noisy copies ``(B, num, C, H, W)`` the classifier saw for the
     images ``idx`` of a fixed set (image-major order)."""
     rec = Recorder()
-    smooth = SmoothedClassifier(rec, sigma=sigma, num_classes=2)
+    # one worker: the recorder's list is in call order (with several
+    # workers the micro-batches run concurrently)
+    smooth = SmoothedClassifier(rec, sigma=sigma, num_classes=2, workers=1)
     images = torch.rand(6, 3, 5, 5, generator=torch.Generator().manual_seed(9))
     smooth.sample_counts(images[idx], num, batch, stream=stream,
                          seeds=[(seed, i) for i in idx])
