@@ -132,6 +132,8 @@ class WinCLIP(BaseModel):
             opts = dict(dynamic=False)
             opts.update(compile if isinstance(compile, dict) else {})
             visual.transformer.compile(**opts)
+            if self.embedder.class_pass is not None:  # the window passes
+                self.embedder.class_pass.compile(**opts)
         self._text_cache = {}
         if text_cache_dir == 'auto':
             text_cache_dir = default_cache_dir()

@@ -3,6 +3,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .class_token_pass import ClassTokenPass, supports_class_token_pass
 from .windows import coverage_matrix, window_indices
 
 
@@ -17,7 +18,9 @@ class WindowEmbedder(nn.Module):
     of masking the image outside the window. All windows of one scale are
     gathered into one batch of short sequences ``(B * N_w, 1 + k², W)``, so
     each scale is one batched transformer pass (chunked to bound memory)
-    and there is no Python loop over windows.
+    and there is no Python loop over windows. Only a window's class token
+    is read, so the last block runs for it alone (:class:`.ClassTokenPass`,
+    when the tower pools its class token).
 
     Args:
         visual (nn.Module): ``open_clip`` ``VisionTransformer``.
@@ -36,6 +39,9 @@ class WindowEmbedder(nn.Module):
         self.scales = tuple(int(k) for k in scales)
         self.max_sequences = int(max_sequences)
         self.grid = tuple(visual.grid_size)
+        # no parameters of its own: the state dict is unchanged
+        self.class_pass = ClassTokenPass(visual.transformer) \
+            if supports_class_token_pass(visual) else None
         num_patches = self.grid[0] * self.grid[1]
         for k in self.scales:
             if not 1 <= k <= min(self.grid):
@@ -67,8 +73,9 @@ class WindowEmbedder(nn.Module):
 
     def _run(self, seqs):
         """Transformer + head on ``(S, T, W)`` in chunks of
-        ``max_sequences``."""
-        out = [self._head(self.visual.transformer(chunk))[0]
+        ``max_sequences``: the pooled (class token) embeddings."""
+        run = self.class_pass or self.visual.transformer
+        out = [self._head(run(chunk))[0]
                for chunk in seqs.split(self.max_sequences)]
         return torch.cat(out)
 

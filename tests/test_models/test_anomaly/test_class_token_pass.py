@@ -1,0 +1,53 @@
+"""The window pass computes the last block for the class token alone and
+gives the full pass's class token; the tower's state dict is unchanged."""
+import copy
+
+import torch
+
+from rgl.models.anomaly import WindowEmbedder
+from rgl.models.anomaly.class_token_pass import (ClassTokenPass,
+                                                 supports_class_token_pass)
+from rgl.models.anomaly.clip_loader import build_open_clip
+from winclip_helpers import TINY_CLIP_CFG
+
+
+def _clip(seed=0):
+    torch.manual_seed(seed)
+    return build_open_clip('tiny', model_cfg=TINY_CLIP_CFG)
+
+
+def test_class_token_equals_the_full_pass():
+    visual = _clip().visual.eval()
+    assert supports_class_token_pass(visual)
+    x = torch.randn(7, 10, visual.transformer.width)
+    with torch.no_grad():
+        full = visual.transformer(x)[:, :1]
+        got = ClassTokenPass(visual.transformer)(x)
+    assert got.shape == (7, 1, visual.transformer.width)
+    torch.testing.assert_close(got, full, atol=1e-5, rtol=1e-5)
+    # the rows of the window tokens do matter (keys and values)
+    y = x.clone()
+    y[:, 5:] += torch.randn_like(y[:, 5:])  # not a constant: LN drops it
+    with torch.no_grad():
+        assert not torch.allclose(ClassTokenPass(visual.transformer)(y), got)
+
+
+def test_embedder_uses_it_and_keeps_the_state_dict():
+    clip = _clip()
+    keys = set(WindowEmbedder(clip.visual).state_dict())
+    emb = WindowEmbedder(clip.visual, scales=(2, 3))
+    assert emb.class_pass is not None
+    assert set(emb.state_dict()) == keys
+    assert not list(emb.class_pass.parameters())  # shares, not copies
+
+
+def test_mean_pooled_towers_fall_back_to_the_full_pass():
+    visual = copy.deepcopy(_clip().visual)
+    visual.pool_type = 'avg'  # the class token is not what is pooled
+    assert not supports_class_token_pass(visual)
+    emb = WindowEmbedder(visual, scales=(2, ))
+    assert emb.class_pass is None
+    x = torch.randn(1, 3, 64, 64)
+    loop = emb.forward_window_loop(x)[2]
+    torch.testing.assert_close(emb(x)['windows'][2], loop, atol=1e-5,
+                               rtol=1e-5)
