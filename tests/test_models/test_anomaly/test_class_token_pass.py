@@ -51,3 +51,18 @@ def test_mean_pooled_towers_fall_back_to_the_full_pass():
     loop = emb.forward_window_loop(x)[2]
     torch.testing.assert_close(emb(x)['windows'][2], loop, atol=1e-5,
                                rtol=1e-5)
+
+
+def test_under_bf16_autocast_it_stays_close_to_the_full_pass():
+    visual = _clip().visual.eval()
+    x = torch.randn(5, 10, visual.transformer.width)
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        full = visual.transformer(x)[:, :1].float()
+        got = ClassTokenPass(visual.transformer)(x).float()
+    assert (got - full).abs().max() < 0.1 * full.abs().max()
+
+
+def test_attention_it_cannot_replay_falls_back():
+    visual = copy.deepcopy(_clip().visual)
+    visual.transformer.resblocks[0].attn.add_zero_attn = True
+    assert not supports_class_token_pass(visual)
