@@ -344,6 +344,16 @@ def main():
               f'fp32 on the same draws: changed predictions '
               f'{changed:.3f}, max |delta radius| {dr.max():.4f}, mean '
               f'{dr.mean():.4f}')
+        # the votes themselves: decisions of an untrained network are easy
+        # (abstentions), but its votes spread, so flipped votes show
+        counts16 = bf16.sample_counts(x, args.n, args.batch, seeds=keys,
+                                      stream='estimate').cpu().numpy()
+        moved = np.abs(counts16 - ours_counts).sum(1) / 2
+        print(f'  estimation votes that changed class under bf16: '
+              f'{int(moved.sum())} of {args.n * args.images} '
+              f'({moved.sum() / (args.n * args.images):.2%}); per image '
+              f'max |count difference| '
+              f'{int(np.abs(counts16 - ours_counts).max())}')
 
     if args.profile:
         from torch.profiler import profile

@@ -7,6 +7,7 @@ side.
         rgl:fp32 rgl:bf16 rgl:bf16:compile
     python tools/benchmarks/benchmark_winclip.py --device cuda \
         --variants anomalib:fp32 rgl:fp32 rgl:fp16
+    python tools/benchmarks/benchmark_winclip.py --first-image --dtype bf16
 
 One step scores ``--batch-size`` images (default 1: per-image latency, as
 anomalib's engine runs MVTec): the image embedding, the patch tokens, every
@@ -55,6 +56,10 @@ from interleave import (load_average, markdown_table, medians,  # noqa: E402
                         run_interleaved, worker_loop)
 
 
+#: ``--dtype`` / variant dtype -> ``model.autocast``
+AUTOCAST = dict(fp32=None, bf16='bfloat16', fp16='float16')
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--arch', default='ViT-B-16-plus-240')
@@ -77,6 +82,9 @@ def parse_args(argv=None):
         help='instead: time a fresh process from start to the first scored '
         'image of a new category whose text prototypes are cached (weights '
         'loaded from a checkpoint file, as users do)')
+    p.add_argument('--dtype', choices=['fp32', 'bf16', 'fp16'],
+                   default='fp32',
+                   help='with --first-image: the model.autocast of the run')
     p.add_argument('--out-dir', help=argparse.SUPPRESS)
     p.add_argument('--worker', help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -218,7 +226,7 @@ class AnomalibWinClip:
 # -- workers ------------------------------------------------------------------
 def build_rgl(args, dtype, flags, cache_dir):
     from rgl.models.anomaly import WinCLIP, WinCLIPPlus
-    autocast = dict(fp32=None, bf16='bfloat16', fp16='float16')[dtype]
+    autocast = AUTOCAST[dtype]
     kwargs = dict(clip=dict(model_name=args.arch), class_name='object',
                   autocast=autocast, compile='compile' in flags,
                   text_cache_dir=cache_dir)
@@ -318,7 +326,8 @@ def first_image(args):
     model = MODELS.build(dict(
         type='WinCLIP', clip=dict(model_name=args.arch, checkpoint=osp.join(
             args.out_dir, 'clip.pt')),
-        text_cache_dir=osp.join(args.out_dir, 'text_cache'))).eval()
+        text_cache_dir=osp.join(args.out_dir, 'text_cache'),
+        autocast=AUTOCAST[args.dtype])).eval()
     mark('build + load weights')
     model.text_prototypes(args.worker)
     mark('text prototypes')
@@ -340,9 +349,9 @@ def time_first_image(args, threads):
     del clip
     base = [sys.executable, osp.abspath(__file__), '--arch', args.arch,
             '--threads', str(threads), '--out-dir', out_dir,
-            '--first-image', '--worker']
+            '--dtype', args.dtype, '--first-image', '--worker']
     print(f'settings: {args.arch}, random weights from a checkpoint file, '
-          f'threads {threads}; load {load_average()}')
+          f'{args.dtype}, threads {threads}; load {load_average()}')
     for category, what in (('screw', 'prototypes not cached (encoded, '
                             'then written to the cache)'),
                            ('screw', 'prototypes cached')):
