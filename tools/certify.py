@@ -24,7 +24,8 @@ Defaults come from the config's ``certify_cfg`` dict, then the flags.
 Speed: the classifier runs as a BN-folded, normalisation-folded,
 channels-last copy in forward passes of at most ``--micro-batch`` copies,
 ``--workers`` of them at once on one thread each (CPU); ``--compile``
-adds torch.compile (fp32, the same decisions);
+adds torch.compile (fp32, the same decisions); an image whose abstention
+is certain stops drawing (``--no-early-abstain`` draws all n);
 ``--cpu-bf16`` trades precision for speed (see
 tools/benchmarks/benchmark_certify.py for both).
 """
@@ -81,6 +82,10 @@ def parse_args(argv=None):
                    'intra-op thread each (default: the torch thread count; '
                    '1: one at a time on all threads). Results do not '
                    'depend on it')
+    p.add_argument('--no-early-abstain', action='store_true',
+                   help='draw all n copies even for images whose '
+                   'abstention is already certain (same rows; for timing '
+                   'comparisons with the reference)')
     p.add_argument('--cpu-bf16', action='store_true',
                    help='bfloat16 autocast on CPU (faster, lower precision: '
                    'radii can differ from fp32; recorded in the run)')
@@ -134,7 +139,8 @@ def main(argv=None):
                       checkpoint=args.checkpoint, amp=not args.fp32,
                       channels_last=not args.fp32, compile=args.compile,
                       micro_batch=args.micro_batch or None,
-                      workers=args.workers, cpu_bf16=args.cpu_bf16)
+                      workers=args.workers, cpu_bf16=args.cpu_bf16,
+                      early_abstain=not args.no_early_abstain)
     if classes and 'num_classes' not in smooth_cfg:
         smooth_cfg['num_classes'] = len(classes)
     smooth = MODELS.build(smooth_cfg)

@@ -208,6 +208,10 @@ def main():
                    help="rgl's CPU micro-batch threads, one intra-op "
                    'thread each (default: --threads; 1: one forward at a '
                    'time on all threads)')
+    p.add_argument('--early-abstain', action='store_true',
+                   help='let rgl stop the draws of images whose abstention '
+                   'is certain (its default in tools/certify.py; off here '
+                   'so that both sides do the same work)')
     p.add_argument('--compile', action='store_true',
                    help='rgl with torch.compile (compile time reported '
                    'apart)')
@@ -236,7 +240,8 @@ def main():
     smooth = SmoothedClassifier(
         clf, sigma=args.sigma, amp=False, channels_last=fold, fold_bn=fold,
         fold_normalize=fold, compile=args.compile,
-        micro_batch=args.micro_batch, workers=args.workers).eval()
+        micro_batch=args.micro_batch, workers=args.workers,
+        early_abstain=args.early_abstain).eval()
     ref = ReferenceLoop(clf.logits, smooth.num_classes, args.sigma)
     uptime = subprocess.run(['uptime'], capture_output=True,
                             text=True).stdout.strip()
@@ -250,7 +255,8 @@ def main():
           f'reference/rgl), seed {args.seed}')
     print(f'rgl: fold_bn={fold} fold_normalize={fold} channels_last={fold}'
           f' compile={args.compile} micro_batch={args.micro_batch} '
-          f'workers={args.workers or torch.get_num_threads()}; '
+          f'workers={args.workers or torch.get_num_threads()} '
+          f'early_abstain={args.early_abstain}; '
           f'torch {torch.__version__}, '
           f'{torch.backends.cpu.get_cpu_capability()}')
     print(f'machine load at start: {uptime}')

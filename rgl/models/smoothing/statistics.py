@@ -97,3 +97,20 @@ def threshold_radius(p_lower, sigma, p0=0.5):
     p = _as_numpy(p_lower)
     with np.errstate(divide='ignore'):
         return sigma * (norm.ppf(p) - norm.ppf(p0))
+
+
+def min_votes_to_certify(n, alpha):
+    """The smallest ``n_A`` with ``clopper_pearson_lower(n_A, n, alpha) >=
+    1/2`` (CERTIFY does not abstain), or ``n + 1`` when none does.
+
+    The bound grows with ``n_A``, so a bisection over ``[0, n]`` finds it
+    in ``log2(n)`` evaluations.
+    """
+    lo, hi = 0, n + 1  # the answer lies in [lo, hi]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if float(clopper_pearson_lower(mid, n, alpha)) >= 0.5:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
