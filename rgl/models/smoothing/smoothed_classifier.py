@@ -277,8 +277,10 @@ class SmoothedClassifier(nn.Module):
         total = b * num
         rows = min(batch_size, total)
         workers = resolve_workers(self.workers, device)
-        chunk = self._chunk(device, rows, workers)
         padded = bool(self.compile)
+        # compiled: the chunk of a full batch for every call (the n0 and
+        # the n draws alike), so that one shape is compiled, not two
+        chunk = self._chunk(device, batch_size if padded else rows, workers)
         # One noise buffer reused for every batch: no per-batch allocation.
         # Compiled: a whole number of chunks, so every forward has the one
         # compiled shape (rows past the batch are zeros, their votes
