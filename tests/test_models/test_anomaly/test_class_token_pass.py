@@ -2,6 +2,7 @@
 gives the full pass's class token; the tower's state dict is unchanged."""
 import copy
 
+import pytest
 import torch
 
 from rgl.models.anomaly import WindowEmbedder
@@ -66,3 +67,31 @@ def test_attention_it_cannot_replay_falls_back():
     visual = copy.deepcopy(_clip().visual)
     visual.transformer.resblocks[0].attn.add_zero_attn = True
     assert not supports_class_token_pass(visual)
+
+
+@pytest.mark.slow  # inductor compiles the full and the window passes
+def test_compiled_winclip_gives_the_eager_scores(tmp_path):
+    pytest.importorskip('torch._inductor')
+    from rgl.registry import MODELS
+    from winclip_helpers import save_tiny_clip
+    ckpt = tmp_path / 'tiny_clip.pt'
+    save_tiny_clip(ckpt)
+
+    def build(**kw):
+        return MODELS.build(dict(
+            type='WinCLIP', class_name='bottle', text_cache_dir=None,
+            clip=dict(model_name='tiny-test', model_cfg=TINY_CLIP_CFG,
+                      checkpoint=str(ckpt)),
+            prompt=dict(type='CompositionalPromptEnsemble',
+                        templates=('a photo of a {}.', )), **kw)).eval()
+
+    eager, compiled = build(), build(compile=True)
+    x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        s1, m1 = eager(x, mode='tensor')
+        s2, m2 = compiled(x, mode='tensor')
+    torch.testing.assert_close(s2, s1, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(m2, m1, atol=1e-5, rtol=1e-5)
+    # the window pass itself went through torch.compile
+    assert hasattr(compiled.embedder.class_pass, '_compiled_call_impl') and \
+        compiled.embedder.class_pass._compiled_call_impl is not None
