@@ -43,7 +43,7 @@ from rgl.evaluation.certification.data import build_dataset
 from rgl.models.smoothing.noise import NOISE_BLOCK
 from rgl.utils.cli import run_cli
 from rgl.utils.config import check_writable, load_config
-from rgl.utils.dist import init_distributed
+from rgl.utils.dist import init_distributed, on_rank0
 from rgl.utils.errors import CheckpointError, ConfigError, require_keys
 
 #: Recorded in the run header: files of the earlier per-group seeding are
@@ -157,13 +157,13 @@ def main(argv=None):
                                     'max', 'split', 'seed')})
     if args.cpu_bf16:  # another base classifier in effect: another run
         run['cpu_bf16'] = True
-    if rank == 0:
-        # hashed: what the rows depend on (not, e.g., the training schedule)
-        used = dict(model=model_cfg, dataset=ds_cfg,
-                    smoothing=cfg.get('smoothing'))
-        check_or_create(args.out, run, overwrite=args.overwrite,
-                        checkpoint=args.checkpoint, config=used)
-    _barrier(world)
+    # hashed: what the rows depend on (not, e.g., the training schedule)
+    used = dict(model=model_cfg, dataset=ds_cfg,
+                smoothing=cfg.get('smoothing'))
+    # a refusal on rank 0 stops every rank (see on_rank0)
+    on_rank0(lambda: check_or_create(args.out, run, overwrite=args.overwrite,
+                                     checkpoint=args.checkpoint, config=used),
+             rank, world)
     done = finished_indices(args.out)
     todo = [i for i in range(len(dataset)) if i % s['skip'] == 0 and
             (s['max'] < 0 or i < s['max']) and i not in done]

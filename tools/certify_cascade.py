@@ -38,7 +38,7 @@ from rgl.evaluation.certification.cli import (add_run_arguments,
 from rgl.evaluation.certification.data import build_dataset
 from rgl.utils.cli import run_cli
 from rgl.utils.config import check_writable, load_config
-from rgl.utils.dist import init_distributed
+from rgl.utils.dist import init_distributed, on_rank0
 from rgl.utils.errors import CheckpointError, ConfigError, DataError, \
     require_keys
 
@@ -244,11 +244,13 @@ def main(argv=None):
              dataset=str(ds_cfg)),
         config=dict(model=model_cfg, smoothing=cfg.get('smoothing')),
         checkpoint=args.checkpoint)
-    if rank == 0:
+
+    def claim():
         claim_output(args.out, identity, overwrite=args.overwrite,
                      members=(osp.basename(args.out) + '.part*', ))
-        done = merge_parts(args.out, columns)
-    _barrier(world)
+        return merge_parts(args.out, columns)
+
+    done = on_rank0(claim, rank, world)  # a refusal stops every rank
     if rank != 0:
         check_output(args.out, identity)
         done = _complete_rows(args.out, columns)[0]

@@ -114,14 +114,12 @@ def run_identity(args, num_images):
 def claim_out(args, identity, rank, world):
     """Rank 0 starts or resumes OUT (refusing another extraction's); the
     other ranks check that it records this run."""
-    import torch.distributed as dist
-
+    from rgl.utils.dist import on_rank0
     from rgl.utils.run_identity import check_output, claim_output
-    if rank == 0:
-        claim_output(args.out, identity, overwrite=args.overwrite,
-                     folder=True, members=OUTPUTS)
-    if world > 1 and dist.is_initialized():
-        dist.barrier()
+    # a refusal on rank 0 stops every rank
+    on_rank0(lambda: claim_output(args.out, identity,
+                                  overwrite=args.overwrite, folder=True,
+                                  members=OUTPUTS), rank, world)
     if rank != 0:
         check_output(args.out, identity, folder=True)
 

@@ -111,16 +111,17 @@ OUTPUTS = ('chunks', 'samples.npz*', 'grid.png')
 def claim_out_dir(args, cfg, rank, world):
     """Rank 0 starts or resumes ``--out`` (refusing another run's); the
     other ranks then check that it records this run."""
+    from rgl.utils.dist import on_rank0
     from rgl.utils.run_identity import (RunIdentity, check_output,
                                         claim_output)
     identity = RunIdentity('sample', {k: getattr(args, k)
                                       for k in IDENTITY_ARGS},
                            config=cfg, checkpoint=args.checkpoint)
-    if rank == 0:
-        claim_output(args.out, identity, overwrite=args.overwrite,
-                     folder=True, members=OUTPUTS)
+    # a refusal on rank 0 stops every rank
+    on_rank0(lambda: claim_output(args.out, identity,
+                                  overwrite=args.overwrite, folder=True,
+                                  members=OUTPUTS), rank, world)
     if world > 1:
-        torch.distributed.barrier()
         check_output(args.out, identity, folder=True)
 
 

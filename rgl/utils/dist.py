@@ -77,3 +77,49 @@ def init_distributed(cfg, launcher):
         if not is_distributed():
             init_dist(launcher, backend='nccl')
     return get_dist_info()
+
+
+def on_rank0(fn, rank, world):
+    """Run ``fn()`` on rank 0 and share how it ended with every rank.
+
+    The tools claim their output on rank 0 (refusing another run's file)
+    while the other ranks wait. Without this, a refusal on rank 0 left the
+    others blocked in the next collective until its timeout (30 minutes
+    under gloo). Here every rank raises the same error at once: rgl's own
+    error classes come back as themselves, anything else as a
+    ``RuntimeError`` naming the original type. The broadcast is also the
+    barrier that follows the claim.
+
+    Returns ``fn()``'s result on rank 0 and ``None`` on the others.
+    """
+    result, error = None, None
+    if rank == 0:
+        try:
+            result = fn()
+        except Exception as err:  # shared below, then re-raised
+            error = err
+    if world > 1 and torch.distributed.is_available() and \
+            torch.distributed.is_initialized():
+        box = [None if error is None else
+               (type(error).__module__, type(error).__qualname__,
+                str(error))]
+        torch.distributed.broadcast_object_list(box, src=0)
+        if rank != 0 and box[0] is not None:
+            raise _rebuild_error(*box[0])
+    if error is not None:
+        raise error
+    return result
+
+
+def _rebuild_error(module, qualname, message):
+    """Rank 0's error on another rank: the same rgl error class, else a
+    RuntimeError that names the original type."""
+    import importlib
+
+    from rgl.utils.errors import RglError
+    cls = None
+    if module.startswith('rgl.') and '.' not in qualname:
+        cls = getattr(importlib.import_module(module), qualname, None)
+    if isinstance(cls, type) and issubclass(cls, RglError):
+        return cls(f'(on rank 0) {message}')
+    return RuntimeError(f'(on rank 0) {module}.{qualname}: {message}')
