@@ -193,11 +193,19 @@ class OffTheShelfClassifier(BaseModel):
                     std=pre.get('image_std', (0.5, 0.5, 0.5)))
 
     # -- weights --------------------------------------------------------------
-    def state_dict(self, *args, **kwargs):
+    def state_dict(self, *args, destination=None, prefix='', keep_vars=False):
         """The library's own key layout (what released files hold), so
         ``tools/certify.py CONFIG released_weights.pth`` loads them and
-        checkpoints of this wrapper are library checkpoints."""
-        return self.net.state_dict(*args, **kwargs)
+        checkpoints of this wrapper are library checkpoints.
+
+        Inside another module (a non-empty ``prefix``, e.g. in
+        ``FineTunedClassifier``) the keys keep their ``net.`` level, as
+        ``load_state_dict`` of that module expects them."""
+        if prefix or args:
+            return super().state_dict(*args, destination=destination,
+                                      prefix=prefix, keep_vars=keep_vars)
+        return self.net.state_dict(destination=destination,
+                                   keep_vars=keep_vars)
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """The library's layout, or this wrapper's (``net.``-prefixed)."""

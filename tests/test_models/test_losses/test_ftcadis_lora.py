@@ -83,3 +83,21 @@ def test_training_checkpoint_reloads_with_the_adapters():
     x = torch.rand(2, 3, 32, 32)
     torch.testing.assert_close(fresh.eval().logits(x),
                                model.eval().logits(x))
+
+
+def test_state_dict_round_trip_inside_a_wrapper():
+    """FineTunedClassifier.state_dict() reloads strictly into a fresh one
+    (the wrapped OffTheShelfClassifier keeps its ``net.`` level when
+    nested), and the wrapper alone still gives the library's layout."""
+    model = _build()
+    with torch.no_grad():
+        model.classifier.net.head.bias.add_(1.0)
+    state = model.state_dict()
+    assert 'classifier.net.head.bias' in state
+    fresh = _build()
+    fresh.load_state_dict(state, strict=True)
+    torch.testing.assert_close(fresh.classifier.net.head.bias,
+                               model.classifier.net.head.bias)
+    lib = model.classifier.state_dict()
+    assert 'head.bias' in lib and not any(k.startswith('net.') for k in lib)
+    fresh.classifier.load_state_dict(lib)  # the library layout loads too
