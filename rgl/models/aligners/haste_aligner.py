@@ -116,6 +116,7 @@ class HASTEAligner(REPAAligner):
         self.attn_name = attn_name
         self._attn_modules = []
         self._record_handle = None
+        self._kept = None  # (images, maps) of a pass shared with REG
 
     def bind(self, backbone):
         super().bind(backbone)
@@ -162,6 +163,21 @@ class HASTEAligner(REPAAligner):
             images, self.encoder_attn_blocks)
         return [first] + [enc(images) for enc in self.encoders[1:]], maps
 
+    def teacher_pass(self):
+        """The first encoder's pass with attention maps, ``images ->
+        (tokens, maps)``, for a caller that runs the encoder anyway (REG
+        reads its class token) to share with this aligner through
+        :meth:`keep_teacher`; ``None`` when this step needs no maps."""
+        if not (self.alignment_enabled and self.attn_loss_weight != 0):
+            return None
+        return lambda images: self.encoders[0].forward_with_attention(
+            images, self.encoder_attn_blocks)
+
+    def keep_teacher(self, images, maps):
+        """Maps of :meth:`teacher_pass` on ``images``, used by the next
+        :meth:`loss` on the same ``images`` with the caller's features."""
+        self._kept = (images, maps)
+
     def student_attention(self):
         """The recorded logits of ``attn_blocks`` (patch tokens only)."""
         p = self.num_prefix_tokens
@@ -186,7 +202,12 @@ class HASTEAligner(REPAAligner):
         if images is None:
             raise ConfigError('HASTEAligner needs the clean `images`: '
                               'attention maps are not pre-extracted')
-        targets, teacher = self.encode_with_attention(images)
+        kept, self._kept = self._kept, None
+        if features is not None and kept is not None and kept[0] is images:
+            # the caller's encoder pass (REG): its features and our maps
+            targets, teacher = features, kept[1]
+        else:
+            targets, teacher = self.encode_with_attention(images)
         losses = super().loss(features=targets)
         if self.attn_loss_weight == 0:
             losses['loss_attn'] = torch.zeros_like(losses['loss_repa'])
@@ -201,5 +222,6 @@ class HASTEAligner(REPAAligner):
 
     def discard(self):
         super().discard()
+        self._kept = None
         for attn in self._attn_modules:
             attn.attention_logits = None

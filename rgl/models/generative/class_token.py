@@ -37,16 +37,25 @@ def class_token_layer(encoder):
 
 
 @torch.no_grad()
-def encode_with_class_token(encoder, images):
+def encode_with_class_token(encoder, images, forward=None):
     """``(tokens (N, T, D), cls (N, D))`` of images in [0, 1]: the
     encoder's usual patch tokens and its normalised class token, from one
-    forward pass."""
+    forward pass.
+
+    ``forward(images) -> (tokens, extra)``, when given, is that pass
+    instead of ``encoder(images)`` (HASTE's pass that also records
+    attention maps), and the result is ``(tokens, cls, extra)``.
+    """
     own = getattr(encoder, 'forward_with_class_token', None)
     if callable(own):
-        return own(images)
+        if forward is None:
+            return own(images)
+        tokens, extra = forward(images)  # the encoder's own way: 2 passes
+        return tokens, own(images)[1], extra
     tap = FeatureTap(encoder, class_token_layer(encoder))
     try:
-        tokens = encoder(images)
+        tokens, extra = (encoder(images), None) if forward is None else \
+            forward(images)
         seq = tap.pop()
     finally:
         tap.remove()
@@ -56,7 +65,8 @@ def encode_with_class_token(encoder, images):
             f'{type(encoder).__name__}: layer {tap.name} gives shape '
             f'{tuple(seq.shape)}, not the class token plus the '
             f'{tokens.shape[1]} patch tokens')
-    return tokens, seq[:, 0]
+    return (tokens, seq[:, 0]) if forward is None else \
+        (tokens, seq[:, 0], extra)
 
 
 def pack(x, token):

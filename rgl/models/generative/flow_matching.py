@@ -127,7 +127,15 @@ class FlowMatching(GenerativeAlgorithm):
         if not encoders:
             raise ConfigError('model.class_token (REG) needs a built encoder '
                               'in the first aligner (not encoder_dims alone)')
-        tokens, cls = encode_with_class_token(encoders[0], images01)
+        # HASTE records the encoder's attention maps: one pass gives the
+        # tokens, the class token and the maps
+        shared = getattr(self.aligners[0], 'teacher_pass', lambda: None)()
+        if shared is None:
+            tokens, cls = encode_with_class_token(encoders[0], images01)
+        else:
+            tokens, cls, maps = encode_with_class_token(
+                encoders[0], images01, forward=shared)
+            self.aligners[0].keep_teacher(images01, maps)
         if features is None:
             features = [tokens] + [enc(images01) for enc in encoders[1:]]
         if self.aligners[0].align_prefix:  # REG aligns the class position
