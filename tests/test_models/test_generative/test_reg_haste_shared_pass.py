@@ -3,9 +3,9 @@ come from one encoder pass per step, and the losses are those of the two
 separate passes."""
 import pytest
 import torch
-from mmengine.structures import BaseDataElement
 
 from rgl.models.generative import FlowMatching
+from test_reg_class_token import samples
 
 TINY = dict(depth=2, hidden_size=32, num_heads=2, patch_size=4)
 ENC_DIM = 16
@@ -31,15 +31,6 @@ def reg_haste(align_prefix=False):
         for p in model.parameters():
             p.copy_(torch.randn_like(p) * 0.1)
     return model.train()
-
-
-def samples(n):
-    out = []
-    for i in range(n):
-        ds = BaseDataElement()
-        ds.gt_label = torch.tensor([i % 10])
-        out.append(ds)
-    return out
 
 
 def _step(model, share, monkeypatch):
