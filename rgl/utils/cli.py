@@ -103,7 +103,17 @@ def user_error_message(err):
 
 
 def run_cli(main):
-    """Call ``main()``; report user errors in one line and exit 2."""
+    """Call ``main()``; report user errors in one line and exit 2.
+
+    The working directory joins the end of ``sys.path`` first: ``python
+    path/to/rgl/tools/train.py my_config.py`` puts only ``tools/`` there, and
+    a config's ``custom_imports`` of the user's own modules would not be
+    found (at the end, a module of the working directory cannot shadow an
+    installed one).
+    """
+    cwd = os.getcwd()
+    if cwd not in sys.path and '' not in sys.path:
+        sys.path.append(cwd)
     try:
         return main()
     except (RglError, KeyError, TypeError, ValueError, AssertionError,
