@@ -21,6 +21,7 @@ names transformers' ``BlipTextModel`` kept), ``blip.vision_proj.*``,
 dropped. Checking happens in the official names, so a mismatch names the
 key as it is (or should be) in the user's file.
 """
+import functools
 import re
 
 import torch
@@ -31,27 +32,41 @@ from rgl.utils.errors import CheckpointError
 
 POSITION_IDS = 'blip.text_encoder.embeddings.position_ids'
 
-# (official ViT name, rgl name) patterns, both anchored after the prefix.
-_VIT_RULES = (
-    (r'cls_token', r'embeddings.class_embedding'),
-    (r'pos_embed', r'embeddings.position_embedding'),
-    (r'patch_embed\.proj\.(\w+)', r'embeddings.patch_embedding.\1'),
-    (r'blocks\.(\d+)\.norm1\.(\w+)', r'encoder.layers.\1.layer_norm1.\2'),
-    (r'blocks\.(\d+)\.norm2\.(\w+)', r'encoder.layers.\1.layer_norm2.\2'),
-    (r'blocks\.(\d+)\.attn\.qkv\.(\w+)',
-     r'encoder.layers.\1.self_attn.qkv.\2'),
-    (r'blocks\.(\d+)\.attn\.proj\.(\w+)',
-     r'encoder.layers.\1.self_attn.projection.\2'),
-    (r'blocks\.(\d+)\.mlp\.(fc[12])\.(\w+)', r'encoder.layers.\1.mlp.\2.\3'),
-    (r'norm\.(\w+)', r'post_layernorm.\1'),
+# (official ViT name, rgl name) templates after the prefix; one table
+# serves both directions. Slots: {i} a block index, {fc} fc1/fc2, {p} a
+# parameter name.
+_VIT_NAMES = (
+    ('cls_token', 'embeddings.class_embedding'),
+    ('pos_embed', 'embeddings.position_embedding'),
+    ('patch_embed.proj.{p}', 'embeddings.patch_embedding.{p}'),
+    ('blocks.{i}.norm1.{p}', 'encoder.layers.{i}.layer_norm1.{p}'),
+    ('blocks.{i}.norm2.{p}', 'encoder.layers.{i}.layer_norm2.{p}'),
+    ('blocks.{i}.attn.qkv.{p}', 'encoder.layers.{i}.self_attn.qkv.{p}'),
+    ('blocks.{i}.attn.proj.{p}',
+     'encoder.layers.{i}.self_attn.projection.{p}'),
+    ('blocks.{i}.mlp.{fc}.{p}', 'encoder.layers.{i}.mlp.{fc}.{p}'),
+    ('norm.{p}', 'post_layernorm.{p}'),
 )
+_SLOTS = dict(i=r'\d+', fc='fc[12]', p=r'\w+')
 
 
-def _apply(rules, name):
-    for src, dst in rules:
-        m = re.fullmatch(src, name)
+@functools.lru_cache(maxsize=None)
+def _template_regex(template):
+    """``'blocks.{i}.norm1.{p}'`` → a regex with a named group per slot."""
+    parts = re.split(r'\{(\w+)\}', template)
+    return re.compile(''.join(
+        re.escape(part) if k % 2 == 0 else f'(?P<{part}>{_SLOTS[part]})'
+        for k, part in enumerate(parts)))
+
+
+def _rename(name, to_rgl):
+    """``name`` through :data:`_VIT_NAMES`, official → rgl or back; None
+    when no template matches."""
+    for official, ours in _VIT_NAMES:
+        src, dst = (official, ours) if to_rgl else (ours, official)
+        m = _template_regex(src).fullmatch(name)
         if m:
-            return m.expand(dst)
+            return dst.format(**m.groupdict())
     return None
 
 
@@ -62,33 +77,18 @@ def official_to_rgl(key):
     """The rgl name of an official key; unknown keys come back unchanged
     (so that they are reported as unexpected under their own name)."""
     if key.startswith('blip.visual_encoder.'):
-        new = _apply(_VIT_RULES, key[len('blip.visual_encoder.'):])
+        new = _rename(key[len('blip.visual_encoder.'):], to_rgl=True)
         return key if new is None else 'visual_encoder.' + new
     if key.startswith(_BLIP_PARTS):
         return key[len('blip.'):]
     return key
 
 
-_RGL_VIT_RULES = (
-    (r'embeddings\.class_embedding', 'cls_token'),
-    (r'embeddings\.position_embedding', 'pos_embed'),
-    (r'embeddings\.patch_embedding\.(\w+)', r'patch_embed.proj.\1'),
-    (r'encoder\.layers\.(\d+)\.layer_norm1\.(\w+)', r'blocks.\1.norm1.\2'),
-    (r'encoder\.layers\.(\d+)\.layer_norm2\.(\w+)', r'blocks.\1.norm2.\2'),
-    (r'encoder\.layers\.(\d+)\.self_attn\.qkv\.(\w+)',
-     r'blocks.\1.attn.qkv.\2'),
-    (r'encoder\.layers\.(\d+)\.self_attn\.projection\.(\w+)',
-     r'blocks.\1.attn.proj.\2'),
-    (r'encoder\.layers\.(\d+)\.mlp\.(fc[12])\.(\w+)', r'blocks.\1.mlp.\2.\3'),
-    (r'post_layernorm\.(\w+)', r'norm.\1'),
-)
-
-
 def rgl_to_official(key):
     """The official name of an rgl key (inverse of
     :func:`official_to_rgl`)."""
     if key.startswith('visual_encoder.'):
-        new = _apply(_RGL_VIT_RULES, key[len('visual_encoder.'):])
+        new = _rename(key[len('visual_encoder.'):], to_rgl=False)
         if new is None:
             raise KeyError(f'no official name for {key}')
         return 'blip.visual_encoder.' + new
