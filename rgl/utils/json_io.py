@@ -6,21 +6,25 @@ from .errors import DataError
 
 
 def read_json_object(path, what,
-                     not_object='expected a JSON object at the top level'):
+                     not_object='expected a JSON object at the top level',
+                     error=DataError):
     """The JSON object (dict) stored in ``path``.
 
     Raises:
-        DataError: naming ``path`` when the file is missing (``what not
-            found``), is not valid JSON, or is not an object at the top level
-            (``not_object`` says what was expected).
+        error (DataError by default; e.g. ConfigError for a file named in a
+            config): naming ``path`` when the file is missing (``what not
+            found``), unreadable, not valid JSON, or not an object at the top
+            level (``not_object`` says what was expected).
     """
     if not osp.isfile(path):
-        raise DataError(f'{what} not found: {path}')
+        raise error(f'{what} not found: {path}')
     try:
         with open(path) as f:
             data = json.load(f)
     except json.JSONDecodeError as err:
-        raise DataError(f'{path} is not valid JSON: {err}') from None
+        raise error(f'{path} is not valid JSON: {err}') from None
+    except OSError as err:
+        raise error(f'{what} {path}: cannot read it ({err})') from None
     if not isinstance(data, dict):
-        raise DataError(f'{path}: {not_object}')
+        raise error(f'{path}: {not_object}')
     return data

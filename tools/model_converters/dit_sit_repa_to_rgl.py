@@ -27,7 +27,6 @@ error. The output holds ``state_dict`` and ``meta.model`` (the rgl model
 config to put in a config file).
 """
 import argparse
-import json
 import os.path as osp
 import re
 import sys
@@ -163,15 +162,11 @@ def training_args(raw, args_json=None):
                               f'{type(stored).__name__}, not a Namespace '
                               'or dict')
     if args_json is not None:
-        try:
-            with open(args_json) as f:
-                from_json = json.load(f)
-        except (OSError, ValueError) as err:
-            raise ConfigError(f'--args-json {args_json}: cannot read it '
-                              f'({err})') from None
-        if not isinstance(from_json, dict):
-            raise ConfigError(f'--args-json {args_json}: not a JSON object '
-                              '(REPA writes vars(args) there)')
+        from rgl.utils.json_io import read_json_object
+        from_json = read_json_object(
+            args_json, '--args-json',
+            'not a JSON object (REPA writes vars(args) there)',
+            error=ConfigError)
         clash = {k for k in ('encoder_depth', 'model')
                  if k in found and k in from_json and found[k] !=
                  from_json[k]}

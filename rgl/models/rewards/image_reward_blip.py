@@ -16,13 +16,13 @@ ImageReward calls BLIP's ``BertModel`` in its default ``multimodal`` mode.
 The official checkpoint layout is converted in
 :mod:`rgl.models.rewards.image_reward_convert`.
 """
-import json
 import os.path as osp
 
 import torch
 import torch.nn as nn
 
 from rgl.utils.errors import CheckpointError, ConfigError
+from rgl.utils.json_io import read_json_object
 
 # ImageReward.py of THUDM/ImageReward: self.mean / self.std of the release.
 REWARD_MEAN = 0.16717362830052426
@@ -55,12 +55,9 @@ def load_med_config(path=None):
     if not osp.isfile(path):
         raise CheckpointError(f'ImageReward med_config file not found: '
                               f'{path}')
-    try:
-        with open(path) as f:
-            cfg = json.load(f)
-    except (OSError, ValueError) as err:
-        raise ConfigError(f'{path}: not a readable JSON med_config '
-                          f'({err})') from None
+    cfg = read_json_object(path, 'ImageReward med_config',
+                           'a med_config must be a JSON object',
+                           error=ConfigError)
     missing = [k for k in ('hidden_size', 'num_hidden_layers',
                            'num_attention_heads', 'intermediate_size',
                            'vocab_size', 'max_position_embeddings')
