@@ -37,7 +37,8 @@ import os.path as osp
 import torch
 
 import rgl  # noqa: F401  (weights_only-safe checkpoint loading)
-from rgl.evaluation.certification.cli import (add_run_arguments,
+from rgl.evaluation.certification.cli import (add_cpu_batching_arguments,
+                                              add_run_arguments,
                                               parse_run_args)
 from rgl.evaluation.certification.data import build_dataset
 from rgl.models.smoothing.noise import NOISE_BLOCK
@@ -73,15 +74,7 @@ def parse_args(argv=None):
                    help='torch.compile the BN-folded inference copy (fp32, '
                    'same decisions; compiling takes tens of seconds, '
                    'amortised over a long run)')
-    p.add_argument('--micro-batch', type=int, default=32,
-                   help='CPU: forward passes of at most this many copies '
-                   '(a batch is split evenly); 0 = one forward per batch. '
-                   'Results do not depend on it')
-    p.add_argument('--workers', type=int,
-                   help='CPU: micro-batches run this many at a time, one '
-                   'intra-op thread each (default: the torch thread count; '
-                   '1: one at a time on all threads). Results do not '
-                   'depend on it')
+    add_cpu_batching_arguments(p)
     p.add_argument('--no-early-abstain', action='store_true',
                    help='draw all n copies even for images whose '
                    'abstention is already certain (same rows; for timing '

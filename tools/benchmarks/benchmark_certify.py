@@ -202,12 +202,9 @@ def main():
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--repeats', type=int, default=3)
-    p.add_argument('--micro-batch', type=int, default=32,
-                   help="rgl's CPU micro-batch (SmoothedClassifier)")
-    p.add_argument('--workers', type=int, default=None,
-                   help="rgl's CPU micro-batch threads, one intra-op "
-                   'thread each (default: --threads; 1: one forward at a '
-                   'time on all threads)')
+    from rgl.evaluation.certification.cli import \
+        add_cpu_batching_arguments
+    add_cpu_batching_arguments(p)  # rgl's side only
     p.add_argument('--early-abstain', action='store_true',
                    help='let rgl stop the draws of images whose abstention '
                    'is certain (its default in tools/certify.py; off here '
@@ -240,7 +237,7 @@ def main():
     smooth = SmoothedClassifier(
         clf, sigma=args.sigma, amp=False, channels_last=fold, fold_bn=fold,
         fold_normalize=fold, compile=args.compile,
-        micro_batch=args.micro_batch, workers=args.workers,
+        micro_batch=args.micro_batch or None, workers=args.workers,
         early_abstain=args.early_abstain).eval()
     ref = ReferenceLoop(clf.logits, smooth.num_classes, args.sigma)
     uptime = subprocess.run(['uptime'], capture_output=True,

@@ -33,6 +33,21 @@ def add_run_arguments(parser):
     return parser
 
 
+def add_cpu_batching_arguments(parser):
+    """``--micro-batch`` and ``--workers``: how a CPU cuts each batch of
+    noisy copies (``SmoothedClassifier(micro_batch=, workers=)``)."""
+    parser.add_argument('--micro-batch', type=int, default=32,
+                        help='CPU: forward passes of at most this many '
+                        'copies (a batch is split evenly); 0 = one forward '
+                        'per batch. Results do not depend on it')
+    parser.add_argument('--workers', type=int,
+                        help='CPU: micro-batches run this many at a time, '
+                        'one intra-op thread each (default: the torch '
+                        'thread count; 1: one at a time on all threads). '
+                        'Results do not depend on it')
+    return parser
+
+
 def parse_run_args(parser, argv=None):
     """``parser.parse_args`` that also exports ``LOCAL_RANK`` for the
     ``pytorch`` launcher when torchrun did not set it."""
