@@ -39,18 +39,23 @@ def fold_batchnorm(module):
     target = getattr(module, target_name) if target_name else module
     try:
         fused = fuse(_trace(target), no_trace=True)
-    except Exception as err:  # not traceable: keep the original (correct,
-        # but slower: say so once per class, or the slowdown goes unseen)
-        name = type(target).__name__
-        if name not in _WARNED:
-            _WARNED.add(name)
-            warnings.warn(f'BatchNorm folding skipped for {name}: torch.fx '
-                          f'cannot trace it ({str(err).splitlines()[0]})')
+    except Exception as err:  # not traceable: keep the original
+        _warn_untraceable('BatchNorm folding', target, err)
         return module
     if target_name is None:
         return fused
     setattr(module, target_name, fused)
     return module
+
+
+def _warn_untraceable(what, module, err):
+    """Once per class: ``what`` is skipped for ``module`` (the result stays
+    correct, only slower, and the slowdown would otherwise go unseen)."""
+    key = (what, type(module).__name__)
+    if key not in _WARNED:
+        _WARNED.add(key)
+        warnings.warn(f'{what} skipped for {key[1]}: torch.fx cannot trace '
+                      f'it ({str(err).splitlines()[0]})')
 
 
 def _trace(module):
@@ -282,8 +287,9 @@ class InferenceCache:
                                       model.backbone, torch.fx.GraphModule):
                         try:
                             model.backbone = _trace(model.backbone)
-                        except Exception:  # not traceable: keep it
-                            pass
+                        except Exception as err:  # keep it, unfolded
+                            _warn_untraceable('normalisation folding',
+                                              model.backbone, err)
                 model = fold_normalization(model)
             if channels_last:
                 model = model.to(memory_format=torch.channels_last)

@@ -171,3 +171,28 @@ def test_compiled_copy_falls_back_when_compiling_fails(monkeypatch):
         out = wrapped.logits(x)
     torch.testing.assert_close(out, model(x))
     torch.testing.assert_close(wrapped.logits(x), model(x))
+
+
+def test_an_untraceable_backbone_keeps_its_normalisation_and_says_so():
+    from rgl.models.smoothing import inference
+
+    class Branchy(nn.Module):  # data-dependent control flow: fx fails
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+        def forward(self, x):
+            y = self.conv(x)
+            return y if y.sum() > 0 else -y
+
+    clf = _calibrated_resnet()
+    clf.backbone = Branchy()
+    clf.head = nn.Linear(4, 4)
+    inference._WARNED.clear()
+    with pytest.warns(UserWarning, match='normalisation folding skipped '
+                      'for Branchy'):
+        fast = InferenceCache().get(clf, fold_bn=False, fold_normalize=True)
+    assert fast.normalize.enabled  # unfolded, so still correct
+    x = torch.rand(2, 3, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(fast.logits(x), clf.logits(x))
